@@ -1,0 +1,7 @@
+"""API v1 URL table: each app contributes its own routes under /api/v1/."""
+
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("m6rec.catalog.urls")),
+]
