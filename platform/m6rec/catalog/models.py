@@ -1,0 +1,94 @@
+"""Catalog rows: items, end users and their interactions. Every row carries its tenant.
+
+Ids seen by clients are the tenant's own ``external_id`` strings; integer primary keys never
+leave the platform. JSON columns (not ArrayField) keep the models working on SQLite for the
+embedded quick start as well as on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils import timezone
+
+from m6rec.tenants.models import Tenant
+
+EXTERNAL_ID_MAX_LENGTH = 255
+INTERACTION_TYPE_MAX_LENGTH = 64
+
+
+class Item(models.Model):
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+", db_index=False)
+    external_id = models.CharField(max_length=EXTERNAL_ID_MAX_LENGTH)
+    properties = models.JSONField(default=dict, blank=True)
+    categories = models.JSONField(default=list, blank=True)
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "external_id"], name="catalog_item_tenant_external_id_uniq"
+            )
+        ]
+        indexes = [models.Index(fields=["tenant", "id"], name="catalog_item_tenant_id_idx")]
+
+    def __str__(self) -> str:
+        return self.external_id
+
+
+class EndUser(models.Model):
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+", db_index=False)
+    external_id = models.CharField(max_length=EXTERNAL_ID_MAX_LENGTH)
+    properties = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = "end user"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "external_id"], name="catalog_enduser_tenant_external_id_uniq"
+            )
+        ]
+        indexes = [models.Index(fields=["tenant", "id"], name="catalog_enduser_tenant_id_idx")]
+
+    def __str__(self) -> str:
+        return self.external_id
+
+
+class Interaction(models.Model):
+    """One event. ``event_id`` (optional) is unique per tenant and makes ingestion idempotent.
+
+    Indexes: (tenant, timestamp, id) streams a tenant's history in time order for training;
+    (user, timestamp) serves per-user lookups and the cascade when a user is deleted (a user
+    belongs to exactly one tenant, so the tenant column would add nothing); item for the
+    cascade when an item is deleted.
+    """
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+", db_index=False)
+    user = models.ForeignKey(
+        EndUser, on_delete=models.CASCADE, related_name="interactions", db_index=False
+    )
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="interactions")
+    type = models.CharField(max_length=INTERACTION_TYPE_MAX_LENGTH)
+    value = models.FloatField(default=1.0)
+    timestamp = models.DateTimeField()
+    event_id = models.CharField(max_length=EXTERNAL_ID_MAX_LENGTH, null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "event_id"],
+                condition=models.Q(event_id__isnull=False),
+                name="catalog_interaction_tenant_event_uniq",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["tenant", "timestamp", "id"], name="catalog_inter_tenant_ts_idx"),
+            models.Index(fields=["user", "timestamp"], name="catalog_inter_user_ts_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type}({self.user_id}→{self.item_id}, {self.value:g})"

@@ -1,0 +1,3 @@
+"""Catalog API routes (under /api/v1/)."""
+
+urlpatterns: list = []
