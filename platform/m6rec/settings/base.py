@@ -25,6 +25,8 @@ INSTALLED_APPS = [
     "m6rec.plugins",
     "m6rec.tenants",
     "m6rec.catalog",
+    "m6rec.training",
+    "m6rec.registry",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,1 @@
+"""Per-tenant training runs: services that feed a tenant's data to the engine, Celery tasks."""
