@@ -1,0 +1,193 @@
+"""Content domain: videos, articles, films, podcasts.
+
+Items carry genres/tags, language, duration and publish time. Interactions ``view`` (value =
+dwell seconds) < ``like`` < ``share``. Serving applies freshness decay, an age gate for adult
+content and, optionally, the user's preferred languages.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from domains.base import Domain
+from domains.extractors import FeatureBuilder, as_float, as_str_list, behaviour_aggregates, concat
+from domains.records import Candidate, InteractionRecord, ItemRecord, UserRecord, to_datetime
+from domains.rules import dedupe, score_scale, sort_by_score
+from engine.features import FeatureMatrix
+
+#: Fixed genre vocabulary (MovieLens' genres plus common streaming/publishing ones).
+GENRES = (
+    "action", "adventure", "animation", "children", "comedy", "crime", "documentary", "drama",
+    "fantasy", "film-noir", "horror", "imax", "musical", "mystery", "romance", "sci-fi",
+    "thriller", "war", "western", "news", "sports", "music", "education", "lifestyle",
+)  # fmt: skip
+LANGUAGES = ("en", "es", "fr", "de", "it", "pt", "ja", "ko", "zh", "hi", "ru", "ar")
+MATURITY = ("all", "teen", "adult")
+GENDERS = ("female", "male", "nonbinary")
+_LANG = {"type": "string", "pattern": "^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$"}
+
+
+def publish_time(properties: Mapping[str, Any]) -> datetime | None:
+    """``published_at`` (ISO 8601), else 1 July of ``year``; ``None`` when unknown."""
+    stamp = to_datetime(properties.get("published_at"))
+    if stamp is None and isinstance(properties.get("published_at"), str):
+        return None
+    year = as_float(properties.get("year"))
+    if stamp is None and year is not None and 1 <= year <= 9999:
+        stamp = datetime(int(year), 7, 1, tzinfo=UTC)
+    return stamp
+
+
+def language_of(properties: Mapping[str, Any]) -> str | None:
+    """Primary language subtag, lower-cased (``"en-GB"`` → ``"en"``)."""
+    lang = properties.get("language")
+    return lang.split("-")[0].lower() if isinstance(lang, str) and lang else None
+
+
+class ContentDomain(Domain):
+    """Media catalogue with engagement signals and freshness."""
+
+    name = "content"
+    version = "1.0.0"
+    description = "Media and publishing: videos, articles, films, podcasts."
+    item_schema = {
+        "type": "object",
+        "properties": {
+            "title": {"type": "string", "maxLength": 500},
+            "genres": {"type": "array", "items": {"type": "string"}, "maxItems": 30},
+            "tags": {"type": "array", "items": {"type": "string"}, "maxItems": 100},
+            "language": _LANG,
+            "duration_seconds": {"type": "number", "minimum": 0, "maximum": 1e6},
+            "published_at": {"type": "string", "format": "date-time"},
+            "year": {"type": "integer", "minimum": 1800, "maximum": 2100},
+            "creator": {"type": "string", "maxLength": 300},
+            "maturity": {"enum": list(MATURITY)},
+        },
+    }
+    user_schema = {
+        "type": "object",
+        "properties": {
+            "age": {"type": "integer", "minimum": 0, "maximum": 130},
+            "gender": {"enum": list(GENDERS)},
+            "occupation": {"type": "string", "maxLength": 100},
+            "preferred_languages": {"type": "array", "items": _LANG, "maxItems": 20},
+        },
+    }
+    interaction_types = {"view": 1.0, "like": 3.0, "share": 5.0}
+    weight_order = (("view", "like", "share"),)
+    rule_switches = {"freshness": True, "age_gate": True, "language_filter": False}
+    parameters = {
+        "freshness_half_life_days": {"type": "number", "exclusiveMinimum": 0, "default": 30.0},
+        "freshness_weight": {"type": "number", "minimum": 0, "maximum": 1, "default": 0.3},
+        "adult_age": {"type": "integer", "minimum": 0, "maximum": 30, "default": 18},
+    }
+
+    def value_factor(self, type: str, value: float | None) -> float:
+        """A view's dwell seconds: 0 s → 0.25, 30 s → 1, 5 min → ≈2.8, capped at 3."""
+        if type != "view" or value is None or value < 0:
+            return 1.0
+        return min(3.0, 0.25 + 0.75 * math.log1p(value / 30.0) / math.log(2.0))
+
+    def item_features(
+        self, items: Sequence[ItemRecord], *, config: Mapping[str, Any] | None = None
+    ) -> FeatureMatrix:
+        """(n_items, 77): genres (24 fixed), tags#32, language (12+other), log duration
+        (minutes), publish year ((year − 2000) / 25), maturity."""
+        props = [i.properties for i in items]
+        fb = FeatureBuilder(len(items))
+        fb.multi_hot("genre", [as_str_list(p.get("genres")) for p in props], GENRES)
+        tags = [
+            as_str_list(p.get("tags")) + as_str_list(list(i.categories))
+            for p, i in zip(props, items, strict=True)
+        ]
+        fb.hashed("tag", tags, 32)
+        fb.one_hot("language", [language_of(p) for p in props], LANGUAGES)
+        fb.numeric(
+            "log_duration_min",
+            [p.get("duration_seconds") for p in props],
+            transform=lambda s: math.log1p(s / 60.0),
+        )
+        years = [publish_time(p) for p in props]
+        fb.numeric(
+            "year",
+            [y.year + (y.timetuple().tm_yday / 366.0) if y else None for y in years],
+            transform=lambda y: (y - 2000.0) / 25.0,
+        )
+        fb.one_hot("maturity", [p.get("maturity") for p in props], MATURITY)
+        return fb.build([i.item_id for i in items])
+
+    def user_features(
+        self,
+        users: Sequence[UserRecord],
+        interactions: Sequence[InteractionRecord],
+        *,
+        config: Mapping[str, Any] | None = None,
+        items: Sequence[ItemRecord] | None = None,
+    ) -> FeatureMatrix:
+        """Age, gender, occupation#16, preferred languages + H_u aggregates."""
+        props = [u.properties for u in users]
+        fb = FeatureBuilder(len(users))
+        fb.numeric("age", [p.get("age") for p in props], transform=lambda a: a / 100.0)
+        fb.one_hot("gender", [p.get("gender") for p in props], GENDERS)
+        fb.hashed("occupation", [as_str_list(p.get("occupation")) for p in props], 16)
+        fb.multi_hot(
+            "pref_language",
+            [[x.split("-")[0] for x in as_str_list(p.get("preferred_languages"))] for p in props],
+            LANGUAGES,
+        )
+        ids = [u.user_id for u in users]
+        aggregates = behaviour_aggregates(self, users, interactions, config=config, items=items)
+        return concat(ids, fb.build(ids), aggregates)
+
+    def apply_rules(
+        self,
+        *,
+        user: UserRecord | None,
+        history: Sequence[InteractionRecord],
+        candidates: Sequence[Candidate],
+        config: Mapping[str, Any] | None = None,
+        now: datetime | None = None,
+    ) -> list[Candidate]:
+        """Age gate (adult items only for known adults), language filter, freshness decay.
+
+        Freshness: ``score += weight · max|score| · (0.5^(age_days / half_life) − 1)``, so an
+        item published now loses nothing and an unknown publish time counts as one half-life.
+        """
+        cfg = self.resolve_config(config)
+        now = now or datetime.now(UTC)
+        props = user.properties if user else {}
+        age = as_float(props.get("age"))
+        adult = age is not None and age >= float(cfg["adult_age"])
+        langs = {x.split("-")[0] for x in as_str_list(props.get("preferred_languages"))}
+        pool = dedupe(candidates)
+        out: list[Candidate] = []
+        scale = score_scale(pool)
+        for c in pool:
+            gated = self.rule_enabled(cfg, "age_gate") and not adult
+            if gated and c.properties.get("maturity") == "adult":
+                continue
+            lang = language_of(c.properties)
+            if self.rule_enabled(cfg, "language_filter") and langs and lang and lang not in langs:
+                continue
+            if self.rule_enabled(cfg, "freshness"):
+                c = self._decay(c, now, cfg, scale)
+            out.append(c)
+        return sort_by_score(out)
+
+    def _decay(
+        self, c: Candidate, now: datetime, cfg: Mapping[str, Any], scale: float
+    ) -> Candidate:
+        published = publish_time(c.properties)
+        half_life = float(cfg["freshness_half_life_days"])
+        if published is None:
+            decay = 0.5
+        else:
+            age_days = max(0.0, (now - published).total_seconds() / 86400.0)
+            decay = 0.5 ** (age_days / half_life)
+        adjusted = c.with_score(c.score + float(cfg["freshness_weight"]) * scale * (decay - 1.0))
+        if published is not None and (now - published).days < 7 and c.reason is None:
+            adjusted = adjusted.with_reason("New this week")
+        return adjusted
