@@ -5,6 +5,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 urlpatterns = [
+    path("", include("m6rec.ops.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("m6rec.api_v1")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

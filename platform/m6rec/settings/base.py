@@ -27,9 +27,13 @@ INSTALLED_APPS = [
     "m6rec.catalog",
     "m6rec.training",
     "m6rec.registry",
+    "m6rec.ops",
 ]
 
 MIDDLEWARE = [
+    "m6rec.ops.middleware.RequestIdMiddleware",
+    "m6rec.ops.middleware.HealthCheckMiddleware",
+    "m6rec.ops.middleware.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -113,6 +117,9 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = False
+# Training queues (m6rec.ops.queues.queue_for): tenants at/over the threshold go to "large".
+CELERY_TASK_DEFAULT_QUEUE = "small"
+M6REC_LARGE_TENANT_INTERACTIONS = env.int("M6REC_LARGE_TENANT_INTERACTIONS", default=1_000_000)
 
 LOGGING = {
     "version": 1,
