@@ -3,5 +3,6 @@
 from django.urls import include, path
 
 urlpatterns = [
+    path("", include("m6rec.serving.urls")),  # before catalog: deeper user/item paths
     path("", include("m6rec.catalog.urls")),
 ]

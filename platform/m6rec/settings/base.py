@@ -28,6 +28,7 @@ INSTALLED_APPS = [
     "m6rec.training",
     "m6rec.registry",
     "m6rec.ops",
+    "m6rec.serving",
 ]
 
 MIDDLEWARE = [

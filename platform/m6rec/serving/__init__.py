@@ -1,0 +1,1 @@
+"""Serving: per-process cache of loaded model bundles and the recommendation endpoints."""

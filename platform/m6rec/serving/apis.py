@@ -1,0 +1,259 @@
+"""Serving endpoints (scope ``recommend``): thin DRF views over :mod:`m6rec.serving.services`.
+
+* ``GET  /api/v1/users/{user_id}/recommendations?k=10&exclude_seen=true&category=&exclude=``
+* ``POST /api/v1/recommendations`` ``{"recent_items": [...], "k": 10}``
+* ``GET  /api/v1/items/{item_id}/similar?k=10``
+* ``GET  /api/v1/popular?k=10&category=``
+
+Responses: ``{"items": [{"item_id", "score", "reason"?}], "model_version": n | null,
+"strategy": "model" | "popularity", "request_id"}``.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import exceptions, serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from m6rec.common.auth import ApiKeyAuthentication, HasRecommendScope, request_tenant
+from m6rec.common.errors import api_exception_handler
+from m6rec.serving import services
+
+MAX_K = 100
+MAX_EXCLUDE = 1000
+MAX_RECENT = 500
+ID_MAX_LENGTH = 255
+
+
+def _request_id(request) -> str:
+    try:
+        from m6rec.ops.request_id import get_request_id
+    except ImportError:
+        get_request_id = None  # noqa: N806
+    rid = get_request_id() if get_request_id is not None else None
+    if not rid:
+        rid = getattr(request, "_m6rec_request_id", None) or uuid.uuid4().hex
+        request._m6rec_request_id = rid
+    return rid
+
+
+# ---------------------------------------------------------------------- serializers
+class _KField(serializers.IntegerField):
+    def __init__(self, **kwargs):
+        super().__init__(min_value=1, max_value=MAX_K, default=10, **kwargs)
+
+
+class _CategoryField(serializers.CharField):
+    def __init__(self, **kwargs):
+        super().__init__(
+            required=False, allow_blank=True, max_length=ID_MAX_LENGTH, default="", **kwargs
+        )
+
+
+def _split_ids(value: str, *, field: str) -> list[str]:
+    ids = [part.strip() for part in value.split(",") if part.strip()]
+    if len(ids) > MAX_EXCLUDE:
+        raise serializers.ValidationError({field: [f"At most {MAX_EXCLUDE} ids."]})
+    if any(len(i) > ID_MAX_LENGTH for i in ids):
+        raise serializers.ValidationError(
+            {field: [f"Ids are at most {ID_MAX_LENGTH} characters long."]}
+        )
+    return ids
+
+
+class UserRecommendationsQuery(serializers.Serializer):
+    k = _KField(help_text=f"Number of items, 1..{MAX_K}.")
+    exclude_seen = serializers.BooleanField(
+        default=True, help_text="Leave out items the user interacted with."
+    )
+    category = _CategoryField(help_text="Only items listing this category.")
+    exclude = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Comma-separated item ids to leave out.",
+    )
+
+    def validate(self, attrs):
+        attrs["exclude"] = _split_ids(attrs.get("exclude") or "", field="exclude")
+        attrs["category"] = attrs.get("category") or None
+        return attrs
+
+
+class PopularQuery(serializers.Serializer):
+    k = _KField(help_text=f"Number of items, 1..{MAX_K}.")
+    category = _CategoryField(help_text="Only items listing this category.")
+
+    def validate(self, attrs):
+        attrs["category"] = attrs.get("category") or None
+        return attrs
+
+
+class SimilarQuery(serializers.Serializer):
+    k = _KField(help_text=f"Number of items, 1..{MAX_K}.")
+
+
+class SessionRecommendationsInput(serializers.Serializer):
+    recent_items = serializers.ListField(
+        child=serializers.CharField(max_length=ID_MAX_LENGTH),
+        max_length=MAX_RECENT,
+        allow_empty=True,
+        help_text="Item ids the anonymous/session user interacted with, oldest first.",
+    )
+    k = _KField(help_text=f"Number of items, 1..{MAX_K}.")
+    category = _CategoryField(help_text="Only items listing this category.")
+    exclude = serializers.ListField(
+        child=serializers.CharField(max_length=ID_MAX_LENGTH),
+        max_length=MAX_EXCLUDE,
+        required=False,
+        default=list,
+        help_text="Item ids to leave out (the recent items are always left out).",
+    )
+
+    def validate(self, attrs):
+        attrs["category"] = attrs.get("category") or None
+        return attrs
+
+
+class RecommendedItemOutput(serializers.Serializer):
+    item_id = serializers.CharField()
+    score = serializers.FloatField()
+    reason = serializers.CharField(required=False, help_text="Present when a rule explains it.")
+
+
+class RecommendationsOutput(serializers.Serializer):
+    items = RecommendedItemOutput(many=True)
+    model_version = serializers.IntegerField(allow_null=True)
+    strategy = serializers.ChoiceField(choices=[services.MODEL, services.POPULARITY])
+    request_id = serializers.CharField()
+
+
+# ---------------------------------------------------------------------- views
+def _validated(serializer_class, data) -> dict:
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+def _query(request) -> dict:
+    """Query parameters as a plain dict (a repeated parameter keeps its last value)."""
+    return request.query_params.dict()
+
+
+class _ServingApi(APIView):
+    authentication_classes = [ApiKeyAuthentication]
+    permission_classes = [HasRecommendScope]
+
+    def get_exception_handler(self):
+        return api_exception_handler
+
+    def respond(self, request, result: services.Recommendations) -> Response:
+        items = []
+        for c in result.items:
+            item = {"item_id": c.item_id, "score": float(c.score)}
+            if c.reason:
+                item["reason"] = c.reason
+            items.append(item)
+        rid = _request_id(request)
+        response = Response(
+            {
+                "items": items,
+                "model_version": result.model_version,
+                "strategy": result.strategy,
+                "request_id": rid,
+            }
+        )
+        response["X-Request-ID"] = rid
+        return response
+
+
+_K = OpenApiParameter("k", OpenApiTypes.INT, description=f"1..{MAX_K} (default 10)")
+_CATEGORY = OpenApiParameter("category", OpenApiTypes.STR, description="Item category filter")
+
+
+class UserRecommendationsApi(_ServingApi):
+    @extend_schema(
+        operation_id="user_recommendations",
+        tags=["recommend"],
+        parameters=[
+            _K,
+            OpenApiParameter("exclude_seen", OpenApiTypes.BOOL, description="default true"),
+            _CATEGORY,
+            OpenApiParameter("exclude", OpenApiTypes.STR, description="comma-separated ids"),
+        ],
+        responses=RecommendationsOutput,
+        summary="Top-K recommendations for an end user",
+        description="Folds in the user's stored interactions, so behaviour ingested after "
+        "training counts at once. Unknown users (or users without usable history) get "
+        'popularity, labelled "popularity".',
+    )
+    def get(self, request, user_id: str):
+        params = _validated(UserRecommendationsQuery, _query(request))
+        result = services.recommend_for_user(
+            tenant=request_tenant(request),
+            user_id=user_id,
+            k=params["k"],
+            exclude_seen=params["exclude_seen"],
+            category=params["category"],
+            exclude=params["exclude"],
+        )
+        return self.respond(request, result)
+
+
+class SessionRecommendationsApi(_ServingApi):
+    @extend_schema(
+        operation_id="session_recommendations",
+        tags=["recommend"],
+        request=SessionRecommendationsInput,
+        responses=RecommendationsOutput,
+        summary="Recommendations for an anonymous session from its recent items",
+    )
+    def post(self, request):
+        data = _validated(SessionRecommendationsInput, request.data)
+        result = services.recommend_for_items(
+            tenant=request_tenant(request),
+            item_ids=data["recent_items"],
+            k=data["k"],
+            category=data["category"],
+            exclude=data["exclude"],
+        )
+        return self.respond(request, result)
+
+
+class SimilarItemsApi(_ServingApi):
+    @extend_schema(
+        operation_id="similar_items",
+        tags=["recommend"],
+        parameters=[_K],
+        responses=RecommendationsOutput,
+        summary="Items similar to an item",
+    )
+    def get(self, request, item_id: str):
+        params = _validated(SimilarQuery, _query(request))
+        try:
+            result = services.recommend_similar(
+                tenant=request_tenant(request), item_id=item_id, k=params["k"]
+            )
+        except services.UnknownItem:
+            raise exceptions.NotFound(f'Item "{item_id}" not found.') from None
+        return self.respond(request, result)
+
+
+class PopularApi(_ServingApi):
+    @extend_schema(
+        operation_id="popular_items",
+        tags=["recommend"],
+        parameters=[_K, _CATEGORY],
+        responses=RecommendationsOutput,
+        summary="The tenant's most popular items",
+    )
+    def get(self, request):
+        params = _validated(PopularQuery, _query(request))
+        result = services.recommend_popular(
+            tenant=request_tenant(request), k=params["k"], category=params["category"]
+        )
+        return self.respond(request, result)

@@ -1,0 +1,190 @@
+"""Which model serves a tenant right now, loaded through the per-process LRU.
+
+Flow per request: the active version (memoised ≤ ``M6REC_ACTIVE_VERSION_TTL`` s) → the loaded
+bundle from :data:`model_cache` (loading it on a miss, while other threads keep serving the
+tenant's previous model) → a :class:`ServingModel`. A bundle that fails verification
+(:class:`engine.bundle.BundleError`, or a manifest whose sha256 differs from the registry's) is
+never served: the version is marked failed through the registry (which rolls back to the
+previous good version when it was active) and the request is served by whatever is active
+after that, or by popularity.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+
+from m6rec.serving import cache as cache_mod
+from m6rec.serving.cache import ActiveRef, ActiveVersionMemo, CachedModel, ModelCache
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "ServingModel",
+    "active_memo",
+    "get_serving_model",
+    "model_cache",
+    "reset_caches",
+]
+
+MAX_FAILOVERS = 3
+
+
+class BundleMismatch(Exception):
+    """The bundle's manifest does not match the sha256 the registry recorded."""
+
+
+@dataclass(frozen=True)
+class ServingModel:
+    """A loaded recommender and the version number it belongs to."""
+
+    recommender: Any
+    version: int
+    cache_hit: bool
+
+
+def _setting(name: str, default):
+    return getattr(settings, name, default)
+
+
+def _fetch_active(tenant) -> ActiveRef | None:
+    from m6rec.registry.selectors import version_get_active
+
+    version = version_get_active(tenant=tenant)
+    if version is None:
+        return None
+    return ActiveRef(
+        version_id=version.pk,
+        number=int(version.number),
+        bundle_uri=version.bundle_uri,
+        bundle_sha256=version.bundle_sha256 or "",
+    )
+
+
+def _load_recommender(path: Path) -> Any:
+    from engine.recommender import Recommender
+
+    return Recommender.load(path)
+
+
+def _new_cache() -> ModelCache:
+    return ModelCache(
+        max_entries=int(_setting("M6REC_MODEL_CACHE_SIZE", cache_mod.DEFAULT_MAX_ENTRIES)),
+        max_bytes=int(_setting("M6REC_MODEL_CACHE_MAX_BYTES", cache_mod.DEFAULT_MAX_BYTES)),
+        loader=_load_recommender,
+    )
+
+
+model_cache: ModelCache = _new_cache()
+active_memo = ActiveVersionMemo(
+    _fetch_active, ttl=float(_setting("M6REC_ACTIVE_VERSION_TTL", cache_mod.DEFAULT_ACTIVE_TTL))
+)
+_last_served: dict[int, tuple[int, int]] = {}  # tenant id → key of the model last served
+_failed: set[tuple[int, int]] = set()  # keys that failed verification in this process
+_state_lock = threading.Lock()
+
+
+def reset_caches() -> None:
+    """Forget every loaded model and memo, re-reading the cache settings (tests, reloads)."""
+    global model_cache
+    with _state_lock:
+        model_cache = _new_cache()
+        active_memo.ttl = float(_setting("M6REC_ACTIVE_VERSION_TTL", cache_mod.DEFAULT_ACTIVE_TTL))
+        active_memo.invalidate()
+        _last_served.clear()
+        _failed.clear()
+
+
+def _bundle_path(uri: str) -> Path:
+    from m6rec.registry.storage import bundle_local_path
+
+    return Path(bundle_local_path(uri=uri))
+
+
+def _verified_loader(expected_sha256: str):
+    """Loader that also checks the manifest against the registry's recorded sha256."""
+
+    def load(path: Path) -> Any:
+        if expected_sha256:
+            manifest = Path(path) / "manifest.json"
+            try:
+                digest = hashlib.sha256(manifest.read_bytes()).hexdigest()
+            except OSError as exc:
+                raise BundleMismatch(f"cannot read {manifest}: {exc}") from exc
+            if digest != expected_sha256:
+                raise BundleMismatch(
+                    f"manifest.json sha256 {digest[:12]}… differs from the registry's "
+                    f"{expected_sha256[:12]}…"
+                )
+        return _load_recommender(path)
+
+    return load
+
+
+def _bundle_errors() -> tuple[type[BaseException], ...]:
+    from engine.bundle import BundleError
+
+    return (BundleError, BundleMismatch, FileNotFoundError)
+
+
+def _mark_failed(tenant, ref: ActiveRef, reason: str) -> None:
+    from m6rec.registry.models import ModelVersion
+    from m6rec.registry.services import version_mark_failed
+
+    logger.error(
+        "Tenant %s model v%s failed verification and will not be served: %s",
+        tenant.pk,
+        ref.number,
+        reason,
+    )
+    version = ModelVersion.objects.filter(pk=ref.version_id, tenant=tenant).first()
+    if version is None or version.status == ModelVersion.Status.FAILED:
+        return
+    try:
+        version_mark_failed(version=version, reason=f"serving: {reason}", actor=None)
+    except Exception:  # noqa: BLE001 - never fail the request because the registry write did
+        logger.exception("Could not mark tenant %s v%s failed", tenant.pk, ref.number)
+
+
+def get_serving_model(tenant) -> ServingModel | None:
+    """The model that serves ``tenant`` now, or ``None`` (serve popularity)."""
+    fresh = False
+    for _ in range(MAX_FAILOVERS):
+        ref = active_memo.get(tenant, fresh=fresh)
+        if ref is None:
+            return None
+        key = (tenant.pk, ref.number)
+        if key in _failed:
+            if fresh:
+                return None  # the registry still names a version we could not verify
+            fresh = True
+            continue
+        cache = model_cache
+        previous = _last_served.get(tenant.pk)
+        fallback: CachedModel | None = None
+        if previous is not None and previous != key and previous not in _failed:
+            fallback = cache.peek(previous)
+        try:
+            entry, hit = cache.get_or_load(
+                key,
+                _bundle_path(ref.bundle_uri),
+                fallback=fallback,
+                loader=_verified_loader(ref.bundle_sha256),
+            )
+        except _bundle_errors() as exc:
+            with _state_lock:
+                _failed.add(key)
+            _mark_failed(tenant, ref, f"{type(exc).__name__}: {exc}")
+            fresh = True
+            continue
+        if entry.key == key:
+            with _state_lock:
+                _last_served[tenant.pk] = key
+        return ServingModel(recommender=entry.model, version=entry.key[1], cache_hit=hit)
+    return None

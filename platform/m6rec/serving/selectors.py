@@ -1,0 +1,176 @@
+"""Serving reads: tenant-scoped catalogue lookups, histories and popularity from the database.
+
+Every query filters on the tenant, so another tenant's ids behave exactly like missing ones.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from django.db import connection
+from django.db.models import Count
+
+from m6rec.catalog.models import EndUser, Interaction, Item
+
+__all__ = [
+    "HISTORY_LIMIT",
+    "HistoryRow",
+    "category_item_ids",
+    "item_exists",
+    "items_servable",
+    "popular_item_counts",
+    "user_get",
+    "user_history",
+]
+
+HISTORY_LIMIT = 500
+"""At most this many of a user's latest interactions are folded in per request."""
+
+HistoryRow = tuple[str, str, float, datetime]  # (item external id, type, value, timestamp)
+
+
+def user_get(*, tenant, user_id: str) -> tuple[int, dict[str, Any]] | None:
+    """``(pk, properties)`` of the tenant's end user ``user_id``, or ``None``."""
+    row = (
+        EndUser.objects.filter(tenant=tenant, external_id=user_id)
+        .values_list("pk", "properties")
+        .first()
+    )
+    return (row[0], row[1] or {}) if row else None
+
+
+def user_history(*, tenant, user_pk: int, limit: int = HISTORY_LIMIT) -> list[HistoryRow]:
+    """The user's latest ``limit`` interactions, oldest first (index ``(user, timestamp)``)."""
+    rows = list(
+        Interaction.objects.filter(tenant=tenant, user_id=user_pk)
+        .order_by("-timestamp", "-id")
+        .values_list("item__external_id", "type", "value", "timestamp")[:limit]
+    )
+    rows.reverse()
+    return rows
+
+
+def item_exists(*, tenant, item_id: str) -> bool:
+    return Item.objects.filter(tenant=tenant, external_id=item_id).exists()
+
+
+def _has_category(categories: Any, category: str) -> bool:
+    return isinstance(categories, list) and category in categories
+
+
+def items_servable(
+    *, tenant, item_ids: Iterable[str], category: str | None = None
+) -> dict[str, dict[str, Any]]:
+    """external id → properties for those of ``item_ids`` that may be served now.
+
+    Servable: the item exists for this tenant, is active and (when ``category`` is given)
+    lists that category. This is the authoritative last check before a response.
+    """
+    ids = list(dict.fromkeys(item_ids))
+    if not ids:
+        return {}
+    qs = Item.objects.filter(tenant=tenant, external_id__in=ids, active=True)
+    if category is not None and connection.vendor == "postgresql":
+        qs = qs.filter(categories__contains=[category])
+        return {ext: props or {} for ext, props in qs.values_list("external_id", "properties")}
+    rows = qs.values_list("external_id", "properties", "categories")
+    return {
+        ext: props or {}
+        for ext, props, cats in rows
+        if category is None or _has_category(cats, category)
+    }
+
+
+class _TTLMemo:
+    """A tiny thread-safe per-process memo with expiry (for catalogue-wide aggregates)."""
+
+    def __init__(self, *, max_entries: int = 1024) -> None:
+        self._lock = threading.Lock()
+        self._data: dict[Any, tuple[float, Any]] = {}
+        self.max_entries = max_entries
+
+    def get(self, key: Any, ttl: float) -> Any | None:
+        with self._lock:
+            hit = self._data.get(key)
+        if hit is None or time.monotonic() - hit[0] >= ttl:
+            return None
+        return hit[1]
+
+    def put(self, key: Any, value: Any) -> None:
+        with self._lock:
+            if len(self._data) >= self.max_entries:
+                self._data.clear()
+            self._data[key] = (time.monotonic(), value)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._data.clear()
+
+
+memo = _TTLMemo()
+
+
+def category_item_ids(*, tenant, category: str, ttl: float = 5.0) -> frozenset[str]:
+    """Active items of the tenant that list ``category`` (memoised for ``ttl`` seconds)."""
+    key = ("category", tenant.pk, category)
+    cached = memo.get(key, ttl)
+    if cached is not None:
+        return cached
+    qs = Item.objects.filter(tenant=tenant, active=True)
+    if connection.vendor == "postgresql":
+        ids = frozenset(
+            qs.filter(categories__contains=[category]).values_list("external_id", flat=True)
+        )
+    else:
+        ids = frozenset(
+            ext
+            for ext, cats in qs.values_list("external_id", "categories")
+            if _has_category(cats, category)
+        )
+    memo.put(key, ids)
+    return ids
+
+
+def popular_item_counts(
+    *,
+    tenant,
+    category: str | None = None,
+    exclude: Iterable[str] = (),
+    limit: int = 1000,
+    ttl: float = 30.0,
+) -> list[tuple[str, float]]:
+    """Active items by number of distinct interacting users, most popular first.
+
+    Ties broken by external id. Without ``exclude`` the result is memoised per (tenant,
+    category) for ``ttl`` seconds (popularity drifts slowly); with it, queried directly.
+    """
+    exclude = list(exclude)
+    key = ("popular", tenant.pk, category, limit)
+    if not exclude:
+        cached = memo.get(key, ttl)
+        if cached is not None:
+            return cached
+    qs = Interaction.objects.filter(tenant=tenant, item__active=True)
+    if category is not None and connection.vendor == "postgresql":
+        qs = qs.filter(item__categories__contains=[category])
+    if exclude:
+        qs = qs.exclude(item__external_id__in=exclude)
+    rows = (
+        qs.values("item__external_id", "item__categories")
+        .annotate(n=Count("user_id", distinct=True))
+        .order_by("-n", "item__external_id")
+    )
+    out: list[tuple[str, float]] = []
+    for row in rows.iterator(chunk_size=2000):
+        if category is not None and not _has_category(row["item__categories"], category):
+            continue
+        out.append((row["item__external_id"], float(row["n"])))
+        if len(out) >= limit:
+            break
+    if not exclude:
+        memo.put(key, out)
+    return out

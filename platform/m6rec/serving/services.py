@@ -1,0 +1,332 @@
+"""Recommendation logic behind the serving endpoints (no HTTP here).
+
+Each public function returns a :class:`Recommendations`: the final items (domain rules and
+request filters applied, cut to ``k``), the version number of the model that produced them
+(``None`` for database popularity) and the strategy (``"model"`` or ``"popularity"``).
+
+Candidate flow: the engine (or popularity) is asked for ``3 × k`` candidates that respect the
+request filters it understands (``exclude_items``, ``allowed_items`` for a category); the
+survivors are checked against the catalogue (exists, active, category: the authoritative
+filter), handed to the tenant's domain rules, and cut to ``k``. When too few survive, the pool
+is enlarged (×3, up to four rounds) with everything already rejected excluded.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from domains.records import Candidate, InteractionRecord, UserRecord
+from m6rec.plugins.registry import get_domain
+from m6rec.serving import selectors
+from m6rec.serving.loading import ServingModel, get_serving_model
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "MODEL",
+    "POPULARITY",
+    "Recommendations",
+    "UnknownItem",
+    "recommend_for_items",
+    "recommend_for_user",
+    "recommend_popular",
+    "recommend_similar",
+]
+
+MODEL = "model"
+POPULARITY = "popularity"
+OVERFETCH = 3
+MAX_ROUNDS = 4
+
+
+class UnknownItem(LookupError):
+    """The item id does not exist for this tenant (another tenant's ids included)."""
+
+
+@dataclass
+class Recommendations:
+    items: list[Candidate]
+    model_version: int | None
+    strategy: str
+    cache_hit: bool | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+# ---------------------------------------------------------------------- helpers
+@dataclass
+class _Context:
+    tenant: Any
+    domain: Any
+    config: dict[str, Any]
+    category: str | None
+    allowed: frozenset[str] | None  # items of the category (engine-side pre-filter)
+
+
+def _context(tenant, category: str | None) -> _Context:
+    domain = get_domain(tenant.domain)
+    config = domain.resolve_config(tenant.config or {})
+    allowed = (
+        selectors.category_item_ids(tenant=tenant, category=category)
+        if category is not None
+        else None
+    )
+    return _Context(tenant, domain, config, category, allowed)
+
+
+def _weights(ctx: _Context, rows: Sequence[selectors.HistoryRow]) -> list[tuple[str, float]]:
+    """(item id, confidence) per stored interaction, oldest first, with the domain's weights."""
+    memo: dict[tuple[str, float], float] = {}
+    out: list[tuple[str, float]] = []
+    for item_id, type_, value, _ts in rows:
+        key = (type_, value)
+        weight = memo.get(key)
+        if weight is None:
+            try:
+                weight = float(ctx.domain.interaction_weight(type_, value, config=ctx.config))
+            except ValueError:  # a type the domain no longer declares: neutral weight
+                weight = 1.0
+            memo[key] = weight
+        out.append((item_id, weight))
+    return out
+
+
+def _records(user_id: str, rows: Sequence[selectors.HistoryRow]) -> list[InteractionRecord]:
+    return [
+        InteractionRecord(user_id=user_id, item_id=i, type=t, value=v, timestamp=ts)
+        for i, t, v, ts in rows
+    ]
+
+
+Fetch = Callable[[int, frozenset[str]], list[tuple[str, float]]]
+
+
+def _finish(
+    ctx: _Context,
+    fetch: Fetch,
+    *,
+    k: int,
+    exclude: Iterable[str] = (),
+    user: UserRecord | None = None,
+    history: Sequence[InteractionRecord] = (),
+) -> list[Candidate]:
+    """Over-fetch, filter against the catalogue, apply domain rules, cut to ``k``."""
+    rejected: set[str] = set(exclude)
+    n = OVERFETCH * k
+    result: list[Candidate] = []
+    for _ in range(MAX_ROUNDS):
+        got = fetch(n, frozenset(rejected))
+        raw = [(i, s) for i, s in got if i not in rejected]
+        servable = selectors.items_servable(
+            tenant=ctx.tenant, item_ids=(i for i, _ in raw), category=ctx.category
+        )
+        candidates = [
+            Candidate(item_id=i, score=float(s), properties=servable[i])
+            for i, s in raw
+            if i in servable
+        ]
+        rejected.update(i for i, _ in raw if i not in servable)
+        result = ctx.domain.apply_rules(
+            user=user, history=list(history), candidates=candidates, config=ctx.config
+        )
+        exhausted = len(got) < n
+        if len(result) >= k or exhausted or not raw:
+            break
+        n *= OVERFETCH
+    return list(result)[:k]
+
+
+def _model_fetch(call: Callable[..., list[tuple[str, float]]], ctx: _Context, **kwargs) -> Fetch:
+    def fetch(n: int, excluded: frozenset[str]) -> list[tuple[str, float]]:
+        return list(call(k=n, exclude_items=excluded, allowed_items=ctx.allowed, **kwargs))
+
+    return fetch
+
+
+def _model_popular_fetch(model: ServingModel, ctx: _Context) -> Fetch:
+    def fetch(n: int, excluded: frozenset[str]) -> list[tuple[str, float]]:
+        got = model.recommender.popular(k=n + len(excluded), allowed_items=ctx.allowed)
+        return [(i, s) for i, s in got if i not in excluded][:n]
+
+    return fetch
+
+
+def _db_popular_fetch(ctx: _Context) -> Fetch:
+    def fetch(n: int, excluded: frozenset[str]) -> list[tuple[str, float]]:
+        rows = selectors.popular_item_counts(tenant=ctx.tenant, category=ctx.category)
+        out = [(i, s) for i, s in rows if i not in excluded][:n]
+        if len(out) < n and len(rows) >= 1000:  # the memoised top list ran dry: ask the DB
+            rows = selectors.popular_item_counts(
+                tenant=ctx.tenant, category=ctx.category, exclude=excluded, limit=n
+            )
+            out = rows[:n]
+        return out
+
+    return fetch
+
+
+def _observe(result: Recommendations) -> Recommendations:
+    try:
+        from m6rec.ops import metrics
+    except ImportError:  # ops not installed in this build
+        return result
+    try:
+        metrics.observe_recommendation(strategy=result.strategy, model_version=result.model_version)
+        if result.cache_hit is True:
+            metrics.cache_hit()
+        elif result.cache_hit is False:
+            metrics.cache_miss()
+    except Exception:  # noqa: BLE001 - metrics must never break serving
+        logger.debug("metrics failed", exc_info=True)
+    return result
+
+
+def _popularity(
+    ctx: _Context,
+    model: ServingModel | None,
+    *,
+    k: int,
+    exclude: Iterable[str] = (),
+    user: UserRecord | None = None,
+    history: Sequence[InteractionRecord] = (),
+) -> Recommendations:
+    fetch = _model_popular_fetch(model, ctx) if model is not None else _db_popular_fetch(ctx)
+    items = _finish(ctx, fetch, k=k, exclude=exclude, user=user, history=history)
+    return Recommendations(
+        items=items,
+        model_version=model.version if model is not None else None,
+        strategy=POPULARITY,
+        cache_hit=model.cache_hit if model is not None else None,
+    )
+
+
+# ---------------------------------------------------------------------- public API
+def recommend_for_user(
+    *,
+    tenant,
+    user_id: str,
+    k: int = 10,
+    exclude_seen: bool = True,
+    category: str | None = None,
+    exclude: Sequence[str] = (),
+) -> Recommendations:
+    """Top-``k`` for a stored (or unknown) end user, folding in their stored interactions.
+
+    An unknown user, or one the model cannot place (no usable history), gets popularity.
+    """
+    ctx = _context(tenant, category)
+    found = selectors.user_get(tenant=tenant, user_id=user_id)
+    rows: list[selectors.HistoryRow] = []
+    user: UserRecord | None = None
+    if found is not None:
+        user = UserRecord(user_id=user_id, properties=found[1])
+        rows = selectors.user_history(tenant=tenant, user_pk=found[0])
+    history = _weights(ctx, rows)
+    records = _records(user_id, rows)
+    seen = {i for i, _ in history} if exclude_seen else set()
+    excluded = set(exclude) | seen
+    model = get_serving_model(tenant)
+    if model is not None:
+        rec = model.recommender
+        strategy = rec.strategy_for(user_id, history)
+        if strategy == MODEL:
+            fetch = _model_fetch(
+                rec.recommend, ctx, user_id=user_id, exclude_seen=exclude_seen, history=history
+            )
+            items = _finish(ctx, fetch, k=k, exclude=excluded, user=user, history=records)
+            return _observe(
+                Recommendations(
+                    items=items,
+                    model_version=model.version,
+                    strategy=MODEL,
+                    cache_hit=model.cache_hit,
+                )
+            )
+    return _observe(_popularity(ctx, model, k=k, exclude=excluded, user=user, history=records))
+
+
+def recommend_for_items(
+    *,
+    tenant,
+    item_ids: Sequence[str],
+    k: int = 10,
+    category: str | None = None,
+    exclude: Sequence[str] = (),
+) -> Recommendations:
+    """Top-``k`` for an anonymous session from its recent items (the items are excluded).
+
+    Ids the tenant or the model does not know are ignored; with none left, popularity.
+    """
+    ctx = _context(tenant, category)
+    known = set(_existing(tenant, item_ids))
+    recent = [i for i in dict.fromkeys(item_ids) if i in known]
+    excluded = set(exclude) | set(item_ids)
+    records = [InteractionRecord(user_id="", item_id=i, type="view") for i in recent]
+    model = get_serving_model(tenant)
+    if model is not None and recent:
+        usable = (
+            [i for i in recent if model.recommender.knows_item(i)]
+            if hasattr(model.recommender, "knows_item")
+            else recent
+        )
+        if usable:
+            fetch = _model_fetch(model.recommender.recommend_from_items, ctx, item_ids=usable)
+            items = _finish(ctx, fetch, k=k, exclude=excluded, history=records)
+            if items:
+                return _observe(
+                    Recommendations(
+                        items=items,
+                        model_version=model.version,
+                        strategy=MODEL,
+                        cache_hit=model.cache_hit,
+                    )
+                )
+    return _observe(_popularity(ctx, model, k=k, exclude=excluded, history=records))
+
+
+def _existing(tenant, item_ids: Sequence[str]) -> list[str]:
+    from m6rec.catalog.models import Item
+
+    return list(
+        Item.objects.filter(tenant=tenant, external_id__in=list(item_ids)).values_list(
+            "external_id", flat=True
+        )
+    )
+
+
+def recommend_similar(*, tenant, item_id: str, k: int = 10) -> Recommendations:
+    """Items similar to ``item_id``; raises :class:`UnknownItem` when the tenant has no such
+    item. An item the model has not seen (or no model) gets popularity."""
+    if not selectors.item_exists(tenant=tenant, item_id=item_id):
+        raise UnknownItem(item_id)
+    ctx = _context(tenant, None)
+    model = get_serving_model(tenant)
+    excluded = {item_id}
+    if model is not None:
+        rec = model.recommender
+        knows = rec.knows_item(item_id) if hasattr(rec, "knows_item") else True
+        if knows:
+
+            def fetch(n: int, excl: frozenset[str]) -> list[tuple[str, float]]:
+                got = rec.similar_items(item_id, k=n + len(excl), allowed_items=ctx.allowed)
+                return [(i, s) for i, s in got if i not in excl][:n]
+
+            items = _finish(ctx, fetch, k=k, exclude=excluded)
+            if items:
+                return _observe(
+                    Recommendations(
+                        items=items,
+                        model_version=model.version,
+                        strategy=MODEL,
+                        cache_hit=model.cache_hit,
+                    )
+                )
+    return _observe(_popularity(ctx, model, k=k, exclude=excluded))
+
+
+def recommend_popular(*, tenant, k: int = 10, category: str | None = None) -> Recommendations:
+    """The tenant's most popular servable items (from the active model, else the database)."""
+    ctx = _context(tenant, category)
+    return _observe(_popularity(ctx, get_serving_model(tenant), k=k))
