@@ -1,4 +1,7 @@
-"""Static checks of a loaded plugin against the :class:`domains.base.Domain` contract."""
+"""Static checks of a loaded plugin against the :class:`domains.base.Domain` contract.
+
+Django-free: used by the platform's registry at start-up and by :mod:`domains.testing`.
+"""
 
 from __future__ import annotations
 

@@ -84,7 +84,7 @@ class EducationDomain(Domain):
     def item_features(
         self, items: Sequence[ItemRecord], *, config: Mapping[str, Any] | None = None
     ) -> FeatureMatrix:
-        """(n_items, 97): subject#32, skills#32, level (4+other + ordinal), log duration,
+        """(n_items, 95): subject#32, skills#32, level (4+other + ordinal), log duration,
         log1p(#prerequisites), format, language#16."""
         props = [i.properties for i in items]
         fb = FeatureBuilder(len(items))

@@ -66,7 +66,7 @@ class HealthDomain(Domain):
     def item_features(
         self, items: Sequence[ItemRecord], *, config: Mapping[str, Any] | None = None
     ) -> FeatureMatrix:
-        """(n_items, 95): kind, conditions#32, contraindications#32, audience, evidence."""
+        """(n_items, 79): kind, conditions#32, contraindications#32, audience, evidence."""
         props = [i.properties for i in items]
         fb = FeatureBuilder(len(items))
         fb.one_hot("kind", [p.get("kind") for p in props], KINDS)

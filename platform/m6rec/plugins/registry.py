@@ -15,7 +15,7 @@ from importlib.metadata import entry_points
 from typing import Any, Protocol
 
 from domains.base import Domain
-from m6rec.plugins.contract import contract_problems, instantiate
+from domains.contract import contract_problems, instantiate
 from m6rec.plugins.errors import (
     ContractViolationError,
     DuplicateDomainError,
