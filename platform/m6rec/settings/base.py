@@ -35,6 +35,7 @@ MIDDLEWARE = [
     "m6rec.ops.middleware.RequestIdMiddleware",
     "m6rec.ops.middleware.HealthCheckMiddleware",
     "m6rec.ops.middleware.MetricsMiddleware",
+    "m6rec.common.middleware.ApiJsonErrorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -100,9 +101,16 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("M6REC_MAX_BODY_BYTES", default=16 * 1024 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["m6rec.common.parsers.StrictJSONParser"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["m6rec.common.auth.ApiKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_THROTTLE_CLASSES": ["m6rec.common.auth.ApiKeyRateThrottle"],
+    # Per API key; an ApiKey.rate_limit overrides it. Cache alias: M6REC_THROTTLE_CACHE.
+    "DEFAULT_THROTTLE_RATES": {"api_key": env("M6REC_API_KEY_RATE", default="1200/min")},
+    "EXCEPTION_HANDLER": "m6rec.common.errors.api_exception_handler",
     "UNAUTHENTICATED_USER": None,
 }
+M6REC_THROTTLE_CACHE = env("M6REC_THROTTLE_CACHE", default="default")
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "M6-Rec API",

@@ -6,3 +6,6 @@ class TenantsConfig(AppConfig):
     label = "tenants"
     verbose_name = "Tenants and API keys"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from m6rec.common import schema  # noqa: F401 - registers the OpenAPI auth extension

@@ -1,0 +1,179 @@
+"""Catalog API v1 (scope ``ingest``): thin views over services and selectors."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.exceptions import NotFound
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from m6rec.catalog import selectors, services
+from m6rec.catalog.serializers import (
+    InteractionsIngestInputSerializer,
+    InteractionsIngestOutputSerializer,
+    ItemOutputSerializer,
+    ItemsUpsertInputSerializer,
+    UpsertOutputSerializer,
+    UserOutputSerializer,
+    UsersUpsertInputSerializer,
+)
+from m6rec.common.auth import HasIngestScope, request_tenant
+from m6rec.common.pagination import IdCursorPagination
+from m6rec.common.schema import error_responses
+
+WRITE_ERRORS = error_responses(400, 401, 403, 413, 415, 429)
+READ_ERRORS = error_responses(401, 403, 404, 429)
+LIST_ERRORS = error_responses(400, 401, 403, 429)
+
+ID_PARAM = {"location": OpenApiParameter.PATH, "type": str}
+
+
+class IngestApi(APIView):
+    permission_classes = [HasIngestScope]
+
+
+def _not_found(what: str, external_id: str) -> NotFound:
+    # Identical for "missing" and "belongs to another tenant".
+    return NotFound(f"{what} {external_id!r} not found.")
+
+
+def _paginated(serializer_class, name: str):
+    return inline_serializer(
+        name=name,
+        fields={
+            "next": serializers.URLField(allow_null=True),
+            "previous": serializers.URLField(allow_null=True),
+            "results": serializer_class(many=True),
+        },
+    )
+
+
+class ItemListApi(IngestApi):
+    @extend_schema(
+        operation_id="items_list",
+        parameters=[
+            OpenApiParameter("cursor", str, description="Opaque cursor from next/previous."),
+            OpenApiParameter("limit", int, description="Page size, 1..1000 (default 100)."),
+        ],
+        responses={200: _paginated(ItemOutputSerializer, "PaginatedItems"), **LIST_ERRORS},
+    )
+    def get(self, request):
+        paginator = IdCursorPagination()
+        page = paginator.paginate_queryset(
+            selectors.item_list(tenant=request_tenant(request)), request, view=self
+        )
+        return paginator.get_paginated_response(ItemOutputSerializer(page, many=True).data)
+
+    @extend_schema(
+        operation_id="items_upsert",
+        request=ItemsUpsertInputSerializer,
+        responses={200: UpsertOutputSerializer, **WRITE_ERRORS},
+    )
+    def post(self, request):
+        tenant = request_tenant(request)
+        serializer = ItemsUpsertInputSerializer(data=request.data, context={"tenant": tenant})
+        serializer.is_valid(raise_exception=True)
+        result = services.items_upsert(tenant=tenant, rows=serializer.validated_data["items"])
+        return Response(UpsertOutputSerializer(result).data)
+
+
+class ItemDetailApi(IngestApi):
+    @extend_schema(
+        operation_id="items_retrieve",
+        parameters=[OpenApiParameter("item_id", **ID_PARAM)],
+        responses={200: ItemOutputSerializer, **READ_ERRORS},
+    )
+    def get(self, request, item_id: str):
+        item = selectors.item_get(tenant=request_tenant(request), item_id=item_id)
+        if item is None:
+            raise _not_found("Item", item_id)
+        return Response(ItemOutputSerializer(item).data)
+
+    @extend_schema(
+        operation_id="items_destroy",
+        parameters=[OpenApiParameter("item_id", **ID_PARAM)],
+        responses={204: None, **READ_ERRORS},
+    )
+    def delete(self, request, item_id: str):
+        try:
+            services.item_delete(tenant=request_tenant(request), item_id=item_id)
+        except services.NotFoundError:
+            raise _not_found("Item", item_id) from None
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class UserListApi(IngestApi):
+    @extend_schema(
+        operation_id="users_list",
+        parameters=[
+            OpenApiParameter("cursor", str, description="Opaque cursor from next/previous."),
+            OpenApiParameter("limit", int, description="Page size, 1..1000 (default 100)."),
+        ],
+        responses={200: _paginated(UserOutputSerializer, "PaginatedUsers"), **LIST_ERRORS},
+    )
+    def get(self, request):
+        paginator = IdCursorPagination()
+        page = paginator.paginate_queryset(
+            selectors.user_list(tenant=request_tenant(request)), request, view=self
+        )
+        return paginator.get_paginated_response(UserOutputSerializer(page, many=True).data)
+
+    @extend_schema(
+        operation_id="users_upsert",
+        request=UsersUpsertInputSerializer,
+        responses={200: UpsertOutputSerializer, **WRITE_ERRORS},
+    )
+    def post(self, request):
+        tenant = request_tenant(request)
+        serializer = UsersUpsertInputSerializer(data=request.data, context={"tenant": tenant})
+        serializer.is_valid(raise_exception=True)
+        result = services.users_upsert(tenant=tenant, rows=serializer.validated_data["users"])
+        return Response(UpsertOutputSerializer(result).data)
+
+
+class UserDetailApi(IngestApi):
+    @extend_schema(
+        operation_id="users_retrieve",
+        parameters=[OpenApiParameter("user_id", **ID_PARAM)],
+        responses={200: UserOutputSerializer, **READ_ERRORS},
+    )
+    def get(self, request, user_id: str):
+        user = selectors.user_get(tenant=request_tenant(request), user_id=user_id)
+        if user is None:
+            raise _not_found("User", user_id)
+        return Response(UserOutputSerializer(user).data)
+
+    @extend_schema(
+        operation_id="users_destroy",
+        description="Deletes the user and all their interactions.",
+        parameters=[OpenApiParameter("user_id", **ID_PARAM)],
+        responses={204: None, **READ_ERRORS},
+    )
+    def delete(self, request, user_id: str):
+        try:
+            services.user_delete(tenant=request_tenant(request), user_id=user_id)
+        except services.NotFoundError:
+            raise _not_found("User", user_id) from None
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class InteractionIngestApi(IngestApi):
+    @extend_schema(
+        operation_id="interactions_ingest",
+        description="Store 1..10,000 interactions. Idempotent by event_id: a replayed row is "
+        "counted as duplicate and changes nothing. Unknown users/items are created or the "
+        "batch is rejected, per the tenant's unknown_refs setting.",
+        request=InteractionsIngestInputSerializer,
+        responses={200: InteractionsIngestOutputSerializer, **WRITE_ERRORS},
+    )
+    def post(self, request):
+        tenant = request_tenant(request)
+        serializer = InteractionsIngestInputSerializer(
+            data=request.data, context={"tenant": tenant}
+        )
+        serializer.is_valid(raise_exception=True)
+        result = services.interactions_ingest(
+            tenant=tenant, rows=serializer.validated_data["interactions"]
+        )
+        return Response(InteractionsIngestOutputSerializer(result).data)

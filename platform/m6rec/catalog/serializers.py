@@ -1,0 +1,213 @@
+"""Row specs and DRF serializers of the catalog API.
+
+The ``*RowSerializer`` classes document one row in the OpenAPI schema; validation of whole
+batches runs through the matching ``*RowsField`` (fast cleaners, every error per row and field,
+plus the tenant's domain schema for properties and interaction types).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from m6rec.common import validation as v
+from m6rec.tenants.domains import default_interaction_type, get_tenant_domain
+
+# --------------------------------------------------------------------------- rows (docs)
+
+
+class ItemRowSerializer(serializers.Serializer):
+    item_id = serializers.CharField(max_length=255, help_text="The tenant's own id; no '/'.")
+    properties = serializers.JSONField(
+        required=False, help_text="Object validated against the domain's item schema."
+    )
+    categories = serializers.ListField(
+        child=serializers.CharField(max_length=100), required=False, max_length=100
+    )
+    active = serializers.BooleanField(required=False, default=True)
+
+
+class UserRowSerializer(serializers.Serializer):
+    user_id = serializers.CharField(max_length=255)
+    properties = serializers.JSONField(
+        required=False, help_text="Object validated against the domain's user schema."
+    )
+
+
+class InteractionRowSerializer(serializers.Serializer):
+    user_id = serializers.CharField(max_length=255)
+    item_id = serializers.CharField(max_length=255)
+    type = serializers.CharField(
+        max_length=64,
+        required=False,
+        help_text="One of the domain's interaction types; default: its first type.",
+    )
+    value = serializers.FloatField(required=False, default=1.0)
+    timestamp = serializers.DateTimeField(
+        required=False, help_text="ISO 8601 or seconds since the epoch; default: now."
+    )
+    event_id = serializers.CharField(
+        max_length=255, required=False, allow_null=True, help_text="Idempotency key."
+    )
+
+
+# --------------------------------------------------------------------------- rows (fast)
+
+
+def _properties_errors(rows, validate, index_of=None) -> list[dict[str, Any]]:
+    errors = []
+    for index, row in enumerate(rows):
+        if row is None:
+            continue
+        props = row.get("properties") or {}
+        if not props:
+            continue
+        for field, messages in (validate(props) or {}).items():
+            for message in messages:
+                errors.append(
+                    {
+                        "row": index,
+                        "field": f"properties.{field}" if field else "properties",
+                        "message": message,
+                    }
+                )
+    return errors
+
+
+def _duplicate_errors(rows, key: str) -> list[dict[str, Any]]:
+    seen: dict[str, int] = {}
+    errors = []
+    for index, row in enumerate(rows):
+        if row is None:
+            continue
+        first = seen.setdefault(row[key], index)
+        if first != index:
+            errors.append(
+                {
+                    "row": index,
+                    "field": key,
+                    "message": f"Duplicate {key} {row[key]!r} (also in row {first}).",
+                }
+            )
+    return errors
+
+
+@extend_schema_field(ItemRowSerializer(many=True))
+class ItemRowsField(v.BatchRowsField):
+    spec = v.RowSpec(
+        {
+            "item_id": v.clean_id,
+            "properties": v.clean_properties,
+            "categories": v.clean_categories,
+            "active": v.clean_bool,
+        },
+        required=("item_id",),
+        defaults={"properties": dict, "categories": list, "active": True},
+    )
+
+    def check_rows(self, rows):
+        errors = _duplicate_errors(rows, "item_id")
+        domain = get_tenant_domain(self.context["tenant"])
+        return errors + _properties_errors(rows, domain.validate_item_properties)
+
+
+@extend_schema_field(UserRowSerializer(many=True))
+class UserRowsField(v.BatchRowsField):
+    spec = v.RowSpec(
+        {"user_id": v.clean_id, "properties": v.clean_properties},
+        required=("user_id",),
+        defaults={"properties": dict},
+    )
+
+    def check_rows(self, rows):
+        errors = _duplicate_errors(rows, "user_id")
+        domain = get_tenant_domain(self.context["tenant"])
+        return errors + _properties_errors(rows, domain.validate_user_properties)
+
+
+@extend_schema_field(InteractionRowSerializer(many=True))
+class InteractionRowsField(v.BatchRowsField):
+    spec = v.RowSpec(
+        {
+            "user_id": v.clean_id,
+            "item_id": v.clean_id,
+            "type": v.clean_type,
+            "value": v.clean_number,
+            "timestamp": v.clean_timestamp,
+            "event_id": v.clean_optional_id,
+        },
+        required=("user_id", "item_id"),
+        defaults={"value": 1.0, "event_id": None},
+    )
+
+    def check_rows(self, rows):
+        domain = get_tenant_domain(self.context["tenant"])
+        types = domain.interaction_types
+        default_type = default_interaction_type(domain)
+        now = timezone.now()
+        errors = []
+        for index, row in enumerate(rows):
+            if row is None:
+                continue
+            type_ = row.setdefault("type", default_type)
+            if type_ not in types:
+                errors.append(
+                    {
+                        "row": index,
+                        "field": "type",
+                        "message": f"Unknown interaction type {type_!r} for domain "
+                        f"{domain.name!r}; known: {', '.join(types)}.",
+                    }
+                )
+            row.setdefault("timestamp", now)
+        return errors
+
+
+# --------------------------------------------------------------------------- envelopes
+
+
+class ItemsUpsertInputSerializer(v.BatchInputSerializer):
+    rows_key = "items"
+    items = ItemRowsField()
+
+
+class UsersUpsertInputSerializer(v.BatchInputSerializer):
+    rows_key = "users"
+    users = UserRowsField()
+
+
+class InteractionsIngestInputSerializer(v.BatchInputSerializer):
+    rows_key = "interactions"
+    interactions = InteractionRowsField()
+
+
+class UpsertOutputSerializer(serializers.Serializer):
+    created = serializers.IntegerField()
+    updated = serializers.IntegerField()
+
+
+class InteractionsIngestOutputSerializer(serializers.Serializer):
+    received = serializers.IntegerField()
+    created = serializers.IntegerField(help_text="Interactions written.")
+    duplicate = serializers.IntegerField(help_text="Rows whose event_id was already stored.")
+    users_created = serializers.IntegerField()
+    items_created = serializers.IntegerField()
+
+
+class ItemOutputSerializer(serializers.Serializer):
+    item_id = serializers.CharField(source="external_id")
+    properties = serializers.JSONField()
+    categories = serializers.ListField(child=serializers.CharField())
+    active = serializers.BooleanField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
+class UserOutputSerializer(serializers.Serializer):
+    user_id = serializers.CharField(source="external_id")
+    properties = serializers.JSONField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()

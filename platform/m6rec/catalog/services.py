@@ -1,0 +1,234 @@
+"""Catalog writes: batch upserts, idempotent interaction ingestion, deletes.
+
+Every function takes keyword-only arguments, works inside one transaction and only touches the
+given tenant's rows. Inputs are already-cleaned rows (see :mod:`m6rec.catalog.serializers`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from m6rec.catalog.models import EndUser, Interaction, Item
+from m6rec.common.errors import BatchValidationError
+from m6rec.tenants.models import Tenant, UnknownRefs
+
+MAX_LISTED_UNKNOWN = 1000
+
+
+class NotFoundError(LookupError):
+    """The tenant has no row with that external id (or another tenant has it)."""
+
+
+def _in_chunks(values: Sequence[Any], size: int | None = None) -> Iterable[Sequence[Any]]:
+    size = size or connection.features.max_query_params or 50_000
+    size = min(size - 10, 50_000)
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def external_id_map(*, model, tenant: Tenant, external_ids: Iterable[str]) -> dict[str, int]:
+    """external id → primary key for the ids of ``tenant`` that exist."""
+    ids = list(dict.fromkeys(external_ids))
+    found: dict[str, int] = {}
+    for chunk in _in_chunks(ids):
+        found.update(
+            model.objects.filter(tenant=tenant, external_id__in=chunk).values_list(
+                "external_id", "id"
+            )
+        )
+    return found
+
+
+def _upsert(*, model, tenant: Tenant, rows: list[dict], id_key: str, fields: list[str]) -> dict:
+    now = timezone.now()
+    existing = external_id_map(model=model, tenant=tenant, external_ids=(r[id_key] for r in rows))
+    objs = [
+        model(
+            tenant=tenant,
+            external_id=row[id_key],
+            created_at=now,
+            updated_at=now,
+            **{f: row[f] for f in fields},
+        )
+        for row in rows
+    ]
+    model.objects.bulk_create(
+        objs,
+        batch_size=5000,
+        update_conflicts=True,
+        unique_fields=["tenant", "external_id"],
+        update_fields=[*fields, "updated_at"],
+    )
+    updated = sum(1 for r in rows if r[id_key] in existing)
+    return {"created": len(rows) - updated, "updated": updated}
+
+
+@transaction.atomic
+def items_upsert(*, tenant: Tenant, rows: list[dict]) -> dict[str, int]:
+    """Insert or update items by ``item_id``; returns ``{"created", "updated"}``."""
+    return _upsert(
+        model=Item,
+        tenant=tenant,
+        rows=rows,
+        id_key="item_id",
+        fields=["properties", "categories", "active"],
+    )
+
+
+@transaction.atomic
+def users_upsert(*, tenant: Tenant, rows: list[dict]) -> dict[str, int]:
+    """Insert or update end users by ``user_id``; returns ``{"created", "updated"}``."""
+    return _upsert(model=EndUser, tenant=tenant, rows=rows, id_key="user_id", fields=["properties"])
+
+
+@transaction.atomic
+def item_delete(*, tenant: Tenant, item_id: str) -> None:
+    """Delete one item and its interactions; :class:`NotFoundError` if the tenant has none."""
+    deleted, _ = Item.objects.filter(tenant=tenant, external_id=item_id).delete()
+    if not deleted:
+        raise NotFoundError(item_id)
+
+
+@transaction.atomic
+def user_delete(*, tenant: Tenant, user_id: str) -> None:
+    """Delete one end user and all their interactions; :class:`NotFoundError` if missing."""
+    deleted, _ = EndUser.objects.filter(tenant=tenant, external_id=user_id).delete()
+    if not deleted:
+        raise NotFoundError(user_id)
+
+
+def _resolve_refs(
+    *, model, tenant: Tenant, rows: list[dict], key: str, create: bool
+) -> tuple[dict[str, int], int, list[dict]]:
+    """external id → pk for every ``row[key]``; creates missing ones when ``create``.
+
+    Returns ``(mapping, created count, errors for unknown ids when not create)``.
+    """
+    wanted = list(dict.fromkeys(r[key] for r in rows))
+    found = external_id_map(model=model, tenant=tenant, external_ids=wanted)
+    missing = [x for x in wanted if x not in found]
+    if not missing:
+        return found, 0, []
+    if not create:
+        what = "user" if key == "user_id" else "item"
+        missing_set = set(missing)
+        errors = [
+            {
+                "row": i,
+                "field": key,
+                "message": f"Unknown {what} {r[key]!r}; this tenant rejects interactions with "
+                f"unknown {what}s (unknown_refs=reject). Create it first.",
+            }
+            for i, r in enumerate(rows)
+            if r[key] in missing_set
+        ]
+        return found, 0, errors
+    now = timezone.now()
+    model.objects.bulk_create(
+        [model(tenant=tenant, external_id=x, created_at=now, updated_at=now) for x in missing],
+        batch_size=5000,
+        ignore_conflicts=True,
+    )
+    created = external_id_map(model=model, tenant=tenant, external_ids=missing)
+    found.update(created)
+    return found, len(created), []
+
+
+_PG_INSERT = """
+INSERT INTO catalog_interaction
+    (tenant_id, user_id, item_id, type, value, timestamp, event_id, created_at)
+SELECT %s, x.u, x.i, x.t, x.v, to_timestamp(x.ts), x.e, %s
+FROM unnest(%s::bigint[], %s::bigint[], %s::text[], %s::float8[], %s::float8[], %s::text[])
+    AS x(u, i, t, v, ts, e)
+ON CONFLICT DO NOTHING
+"""
+
+
+def _insert_interactions_pg(*, tenant: Tenant, rows, users, items) -> int:
+    columns: tuple[list, ...] = ([], [], [], [], [], [])
+    u, i, t, v, ts, e = columns
+    for r in rows:
+        u.append(users[r["user_id"]])
+        i.append(items[r["item_id"]])
+        t.append(r["type"])
+        v.append(r["value"])
+        ts.append(r["timestamp"].timestamp())
+        e.append(r["event_id"])
+    with connection.cursor() as cursor:
+        cursor.execute(_PG_INSERT, [tenant.pk, timezone.now(), u, i, t, v, ts, e])
+        return cursor.rowcount
+
+
+def _insert_interactions_generic(*, tenant: Tenant, rows, users, items) -> int:
+    event_ids = [r["event_id"] for r in rows if r["event_id"] is not None]
+    stored: set[str] = set()
+    for chunk in _in_chunks(list(dict.fromkeys(event_ids))):
+        stored.update(
+            Interaction.objects.filter(tenant=tenant, event_id__in=chunk).values_list(
+                "event_id", flat=True
+            )
+        )
+    now = timezone.now()
+    objs = []
+    for r in rows:
+        event_id = r["event_id"]
+        if event_id is not None:
+            if event_id in stored:
+                continue
+            stored.add(event_id)  # a repeat within the batch is a duplicate too
+        objs.append(
+            Interaction(
+                tenant=tenant,
+                user_id=users[r["user_id"]],
+                item_id=items[r["item_id"]],
+                type=r["type"],
+                value=r["value"],
+                timestamp=r["timestamp"],
+                event_id=event_id,
+                created_at=now,
+            )
+        )
+    Interaction.objects.bulk_create(objs, batch_size=2000, ignore_conflicts=True)
+    return len(objs)
+
+
+@transaction.atomic
+def interactions_ingest(
+    *, tenant: Tenant, rows: list[dict], unknown_refs: str | None = None
+) -> dict[str, int]:
+    """Store interactions, idempotent by ``event_id`` (a replayed row changes nothing).
+
+    ``rows`` are cleaned dicts with ``user_id, item_id, type, value, timestamp`` (aware
+    datetime) and ``event_id`` (str or None). Unknown users/items are created or, with
+    ``unknown_refs="reject"`` (default: the tenant's setting), the whole batch is refused with
+    :class:`BatchValidationError` and nothing is written.
+
+    Returns ``{"received", "created", "duplicate", "users_created", "items_created"}``.
+    """
+    policy = unknown_refs or tenant.unknown_refs
+    create = policy == UnknownRefs.CREATE
+    users, users_created, user_errors = _resolve_refs(
+        model=EndUser, tenant=tenant, rows=rows, key="user_id", create=create
+    )
+    items, items_created, item_errors = _resolve_refs(
+        model=Item, tenant=tenant, rows=rows, key="item_id", create=create
+    )
+    errors = user_errors + item_errors
+    if errors:
+        errors.sort(key=lambda e: (e["row"], e["field"]))
+        raise BatchValidationError(errors, total_rows=len(rows))
+    if connection.vendor == "postgresql":
+        created = _insert_interactions_pg(tenant=tenant, rows=rows, users=users, items=items)
+    else:
+        created = _insert_interactions_generic(tenant=tenant, rows=rows, users=users, items=items)
+    return {
+        "received": len(rows),
+        "created": created,
+        "duplicate": len(rows) - created,
+        "users_created": users_created,
+        "items_created": items_created,
+    }
