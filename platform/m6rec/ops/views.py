@@ -38,7 +38,12 @@ def readyz(request: HttpRequest) -> JsonResponse:
 @never_cache
 @require_GET
 def metrics_view(request: HttpRequest) -> HttpResponse:
-    """Prometheus exposition. With ``M6REC_METRICS_TOKEN`` set, requires that bearer token."""
+    """Prometheus exposition, for scrapers on the private network.
+
+    With ``M6REC_METRICS_TOKEN`` set, requires ``Authorization: Bearer <token>``. Without it,
+    refuses requests that came through a proxy (``X-Forwarded-For`` present), so the public
+    ingress never serves metrics while Prometheus scrapes pods directly.
+    """
     token = getattr(settings, "M6REC_METRICS_TOKEN", "") or ""
     if token:
         given = request.META.get("HTTP_AUTHORIZATION", "")
@@ -47,5 +52,10 @@ def metrics_view(request: HttpRequest) -> HttpResponse:
                 {"error": {"code": "not_authenticated", "message": "metrics token required"}},
                 status=401,
             )
+    elif request.META.get("HTTP_X_FORWARDED_FOR"):
+        return JsonResponse(
+            {"error": {"code": "not_found", "message": "Not found."}},
+            status=404,
+        )
     body, content_type = metrics.render()
     return HttpResponse(body, content_type=content_type)

@@ -1,0 +1,72 @@
+"""gunicorn configuration for M6-Rec (``gunicorn -c deploy/gunicorn.conf.py m6rec.wsgi``).
+
+Everything can be overridden from the environment (GUNICORN_* and WEB_CONCURRENCY), see
+docs/production.md. Prometheus multiprocess mode: PROMETHEUS_MULTIPROC_DIR must be set in the
+environment before gunicorn starts; the directory is emptied here when the master starts.
+"""
+
+import multiprocessing
+import os
+import shutil
+
+_env = os.environ.get
+
+
+def _int(name: str, default: int) -> int:
+    return int(_env(name) or default)
+
+
+bind = _env("GUNICORN_BIND", "0.0.0.0:8000")
+# Each worker holds its own model cache (onnxruntime sessions): prefer a few processes with
+# threads over many processes.
+workers = _int("WEB_CONCURRENCY", min(multiprocessing.cpu_count() * 2 + 1, 8))
+worker_class = "gthread"
+threads = _int("GUNICORN_THREADS", 4)
+timeout = _int("GUNICORN_TIMEOUT", 60)
+graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 30)
+keepalive = _int("GUNICORN_KEEPALIVE", 5)
+max_requests = _int("GUNICORN_MAX_REQUESTS", 5000)
+max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", 500)
+# Heartbeat files on tmpfs when there is one (containers); the default elsewhere.
+worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
+forwarded_allow_ips = _env("GUNICORN_FORWARDED_ALLOW_IPS", "127.0.0.1")
+# Limits on the request line and headers; bodies are limited by Django (M6REC_MAX_BODY_BYTES).
+limit_request_line = 8190
+limit_request_fields = 100
+pidfile = _env("GUNICORN_PIDFILE") or None
+
+# Logs: JSON lines to stderr like the application's; access log off unless asked for (the
+# request-latency histogram and the application logs cover it).
+accesslog = "-" if _env("GUNICORN_ACCESS_LOG", "0") == "1" else None
+errorlog = "-"
+loglevel = _env("GUNICORN_LOG_LEVEL", "info")
+if _env("M6REC_LOG_JSON", "1") != "0":
+    logconfig_dict = {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": {"()": "m6rec.ops.jsonlog.JsonFormatter"}},
+        "handlers": {
+            "console": {"class": "logging.StreamHandler", "formatter": "json"},
+        },
+        "loggers": {
+            "gunicorn.error": {"handlers": ["console"], "level": "INFO", "propagate": False},
+            "gunicorn.access": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        },
+    }
+
+
+def on_starting(server) -> None:
+    """Empty the Prometheus multiprocess directory: samples of a previous run must not count."""
+    path = _env("PROMETHEUS_MULTIPROC_DIR")
+    if path and _env("M6REC_KEEP_METRICS_DIR", "0") != "1":
+        shutil.rmtree(path, ignore_errors=True)
+    if path:
+        os.makedirs(path, exist_ok=True)
+
+
+def child_exit(server, worker) -> None:
+    """Prometheus multiprocess clean-up for a worker that exited."""
+    if _env("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)
