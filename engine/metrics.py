@@ -1,0 +1,77 @@
+"""Ranking metrics exactly as MS Recommenders computes them (binary relevance).
+
+For each evaluated user with ``n`` relevant (test) items and a top-k list:
+  * precision@k = hits / k
+  * recall@k    = hits / n
+  * nDCG@k      = sum_{hit at rank r} 1/log2(1+r)  /  sum_{r=1..min(n,k)} 1/log2(1+r)
+  * MAP         = sum_{hit at rank r} (hits up to r)/r  /  n      (MS ``map_at_k``: divides by n)
+Each is averaged over the users that have at least one test item.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+__all__ = ["ranking_metrics", "topk_from_scores"]
+
+
+def topk_from_scores(scores: np.ndarray, k: int) -> np.ndarray:
+    """Indices of the k highest scores per row, best first. scores: (n, m); -inf = excluded.
+
+    Returns (n, min(k, m)) int64; positions whose score is -inf are set to -1.
+    """
+    k = min(k, scores.shape[1])
+    part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+    part_scores = np.take_along_axis(scores, part, axis=1)
+    order = np.argsort(-part_scores, axis=1, kind="stable")
+    top = np.take_along_axis(part, order, axis=1)
+    top_scores = np.take_along_axis(part_scores, order, axis=1)
+    top[~np.isfinite(top_scores) & (top_scores < 0)] = -1
+    return top
+
+
+def ranking_metrics(topk: np.ndarray, truth: sp.csr_matrix, users: np.ndarray, k: int = 10) -> dict:
+    """Binary ranking metrics.
+
+    Args:
+        topk: (len(users), >=k) recommended internal item ids, best first; -1 = empty slot.
+        truth: (n_users, n_items) CSR; a nonzero entry is a relevant (held-out) item.
+        users: internal user ids, one per row of ``topk``. Users without relevant items are
+            ignored (MS Recommenders evaluates the users present in the test set).
+        k: cut-off.
+    Returns:
+        dict with ``ndcg@k``, ``precision@k``, ``recall@k``, ``map@k`` and ``users``.
+    """
+    truth = truth.tocsr()
+    topk = np.asarray(topk)[:, :k]
+    users = np.asarray(users)
+    n_rel = np.diff(truth.indptr)[users]
+    keep = n_rel > 0
+    topk, users, n_rel = topk[keep], users[keep], n_rel[keep]
+    if len(users) == 0:
+        return {f"ndcg@{k}": 0.0, f"precision@{k}": 0.0, f"recall@{k}": 0.0, f"map@{k}": 0.0,
+                "users": 0}  # fmt: skip
+    sub = truth[users]
+    hits = np.zeros(topk.shape, dtype=bool)
+    for r in range(len(users)):
+        rel = sub.indices[sub.indptr[r] : sub.indptr[r + 1]]
+        row = topk[r]
+        hits[r] = np.isin(row, rel) & (row >= 0)
+    width = topk.shape[1]
+    disc = 1.0 / np.log2(np.arange(2, width + 2))
+    dcg = (hits * disc).sum(axis=1)
+    ideal_len = np.minimum(n_rel, k)
+    cdisc = np.r_[0.0, np.cumsum(1.0 / np.log2(np.arange(2, k + 2)))]
+    idcg = cdisc[ideal_len]
+    nhits = hits.sum(axis=1)
+    cum = np.cumsum(hits, axis=1)
+    prec_at = cum / np.arange(1, width + 1)
+    ap = (prec_at * hits).sum(axis=1) / n_rel
+    return {
+        f"ndcg@{k}": float(np.mean(dcg / idcg)),
+        f"precision@{k}": float(np.mean(nhits / k)),
+        f"recall@{k}": float(np.mean(nhits / n_rel)),
+        f"map@{k}": float(np.mean(ap)),
+        "users": int(len(users)),
+    }

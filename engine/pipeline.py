@@ -1,0 +1,575 @@
+"""Training pipeline: split → EASE / MF (tuned on validation) → deep fusion → compression →
+ONNX → gate → refit on all data → bundle.
+
+Protocol (no test data is ever seen here): the interactions given to :func:`train_bundle` are
+split per item (the MS Recommenders procedure, seed 42) into an inner-train part and a
+validation part. CF models are tuned inner → validation. The fusion network learns to rerank
+the inner models' candidates against the validation items of 85% of the validation users
+(early stopping on the other 15% — the "gate users"); on those gate users every servable model
+(popularity, EASE, MF, EASE+MF blend, fusion float/int8) is compared and the winner is served.
+Finally EASE and MF are refit on all interactions with the chosen hyperparameters (MF rotated
+onto the inner model's axes by orthogonal Procrustes, so the fusion network reads them).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+
+from engine.bundle import write_bundle
+from engine.cf import EASE_MAX_ITEMS, ease_fit, popularity
+from engine.data import DataError, InteractionData, stratified_split
+from engine.features import FeatureMatrix, align_features
+from engine.metrics import ranking_metrics, topk_from_scores
+from engine.mf import MFModel, confidence, fit_mf, procrustes_align
+from engine.scoring import BASE_FEATURES, ScoringContext, UserBatch, build_features
+
+__all__ = ["TrainConfig", "train_bundle", "time_histograms", "ENGINE_VERSION"]
+
+ENGINE_VERSION = "0.1.0"
+K = 10
+
+
+@dataclass
+class TrainConfig:
+    """Training settings. Grids are searched on the validation split within ``time_budget_s``."""
+
+    time_budget_s: float = 60.0
+    seed: int = 42
+    split_ratio: float = 0.75
+    # CF / MF
+    ease_lambdas: tuple[float, ...] = (100.0, 200.0, 350.0, 500.0, 800.0, 1200.0)
+    mf_kind: str = "als"  # "als" or "bpr"
+    mf_factors: tuple[int, ...] = (32, 64, 128)
+    mf_regularization: tuple[float, ...] = (0.01, 0.1, 1.0, 5.0)
+    mf_alpha: tuple[float, ...] = (1.0, 3.0, 10.0, 30.0)
+    mf_transform: tuple[str, ...] = ("binary", "log")
+    mf_iterations: int = 15
+    mf_max_trials: int = 16
+    # fusion
+    use_fusion: bool = True
+    n_candidates: int = 100
+    fusion_hidden: tuple[int, ...] = (256, 128)
+    fusion_dropout: float = 0.1
+    fusion_learning_rate: float = 1e-3
+    fusion_epochs: int = 40
+    fusion_patience: int = 5
+    fusion_max_users: int = 4000
+    fusion_min_users: int = 20
+    gate_fraction: float = 0.15
+    # compression
+    prune_keep: float = 0.5
+    finetune_epochs: int = 4
+    int8_tolerance: float = 0.01
+    # features
+    time_bins: int = 32
+    num_threads: int = 0
+    extra: dict = field(default_factory=dict)
+
+
+# ---------------------------------------------------------------- helpers
+def time_histograms(
+    data: InteractionData, edges: np.ndarray, smoothing: float = 50.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """(user_time (n_users, B) row-normalised, item_time (B, n_items) = P(item | bin)).
+
+    P(item | bin) is smoothed towards overall popularity with ``smoothing`` pseudo-counts.
+    """
+    nb = len(edges) + 1
+    bins = np.searchsorted(edges, data.timestamps, side="right")
+    ut = np.zeros((data.n_users, nb), np.float64)
+    np.add.at(ut, (data.users, bins), 1.0)
+    rs = ut.sum(axis=1, keepdims=True)
+    glob = np.bincount(bins, minlength=nb).astype(np.float64)
+    glob = glob / max(glob.sum(), 1.0)
+    ut = np.where(rs > 0, ut / np.maximum(rs, 1.0), glob[None, :])
+    it = np.zeros((nb, data.n_items), np.float64)
+    np.add.at(it, (bins, data.items), 1.0)
+    p = it.sum(axis=0)
+    p = p / max(p.sum(), 1.0)
+    it = (it + smoothing * p[None, :]) / (it.sum(axis=1, keepdims=True) + smoothing)
+    return ut.astype(np.float32), it.astype(np.float32)
+
+
+def _time_edges(ts: np.ndarray, n_bins: int) -> np.ndarray:
+    if len(ts) == 0 or n_bins <= 1:
+        return np.zeros(0, np.int64)
+    q = np.quantile(ts, np.linspace(0, 1, n_bins + 1)[1:-1])
+    return np.unique(q.astype(np.int64))
+
+
+def _ndcg_full(scores: np.ndarray, truth: sp.csr_matrix, users: np.ndarray) -> float:
+    return ranking_metrics(topk_from_scores(scores, K), truth, users, K)[f"ndcg@{K}"]
+
+
+def _masked(scores: np.ndarray, seen: sp.csr_matrix) -> np.ndarray:
+    s = np.array(scores, dtype=np.float32, copy=True)
+    r, c = seen.nonzero()
+    s[r, c] = -np.inf
+    return s
+
+
+def rerank_topk(cands: np.ndarray, scores: np.ndarray, k: int = K) -> np.ndarray:
+    """Top-k internal ids from candidates (n, C) by scores (n, C); padding (-1) goes last."""
+    s = np.where(cands >= 0, scores, -np.inf)
+    order = np.argsort(-s, axis=1, kind="stable")[:, :k]
+    return np.take_along_axis(cands, order, axis=1)
+
+
+@dataclass
+class _Split:
+    inner: InteractionData
+    val: InteractionData
+    x_inner: sp.csr_matrix  # binary
+    w_inner: sp.csr_matrix  # weights
+    truth: sp.csr_matrix
+    val_users: np.ndarray
+
+
+def _split(data: InteractionData, cfg: TrainConfig) -> _Split | None:
+    mask = stratified_split(data.items, ratio=cfg.split_ratio, seed=cfg.seed)
+    inner, val = data.subset(mask), data.subset(~mask)
+    if len(val) == 0 or len(inner) == 0:
+        return None
+    return _Split(
+        inner,
+        val,
+        inner.csr(binary=True),
+        inner.csr(),
+        val.csr(binary=True),
+        np.unique(val.users).astype(np.int64),
+    )
+
+
+class _Clock:
+    def __init__(self, budget: float, progress):
+        self.t0 = time.time()
+        self.budget = budget
+        self.progress = progress
+        self.stages: dict[str, float] = {}
+        self._last = self.t0
+
+    def left(self) -> float:
+        return self.budget - (time.time() - self.t0)
+
+    def deadline(self, frac: float) -> float:
+        return self.t0 + frac * self.budget
+
+    def report(self, stage: str, frac: float) -> None:
+        if self.progress is not None:
+            self.progress(stage, float(min(max(frac, 0.0), 1.0)))
+
+    def done(self, stage: str) -> None:
+        now = time.time()
+        self.stages[stage] = round(self.stages.get(stage, 0.0) + now - self._last, 3)
+        self._last = now
+
+
+# ---------------------------------------------------------------- tuning
+def _tune_ease(s: _Split, cfg: TrainConfig, clock: _Clock) -> tuple[float, float, dict]:
+    results = {}
+    best = (-1.0, cfg.ease_lambdas[0])
+    hist = s.x_inner[s.val_users]
+    for j, lam in enumerate(cfg.ease_lambdas):
+        if j > 0 and clock.time_spent_frac() > 0.2:
+            break
+        b = ease_fit(s.x_inner, lam)
+        nd = _ndcg_full(_masked(hist @ b, hist), s.truth, s.val_users)
+        results[str(lam)] = round(nd, 5)
+        if nd > best[0]:
+            best = (nd, lam)
+        clock.report("tune:ease", (j + 1) / len(cfg.ease_lambdas))
+    return best[1], best[0], results
+
+
+def _mf_grid(cfg: TrainConfig) -> list[dict]:
+    rng = np.random.default_rng(cfg.seed)
+    grid = [
+        {"factors": f, "regularization": r, "alpha": a, "transform": t}
+        for f in cfg.mf_factors
+        for r in cfg.mf_regularization
+        for a in cfg.mf_alpha
+        for t in cfg.mf_transform
+    ]
+    rng.shuffle(grid)
+    # always try a sensible default first
+    default = {"factors": cfg.mf_factors[min(1, len(cfg.mf_factors) - 1)],
+               "regularization": cfg.mf_regularization[min(1, len(cfg.mf_regularization) - 1)],
+               "alpha": cfg.mf_alpha[min(2, len(cfg.mf_alpha) - 1)],
+               "transform": cfg.mf_transform[0]}  # fmt: skip
+    return [default] + [g for g in grid if g != default]
+
+
+def _fit_mf(w: sp.csr_matrix, hp: dict, cfg: TrainConfig) -> MFModel:
+    conf = confidence(w, hp["alpha"], hp["transform"])
+    return fit_mf(
+        conf,
+        factors=hp["factors"],
+        regularization=hp["regularization"],
+        iterations=cfg.mf_iterations,
+        kind=cfg.mf_kind,
+        seed=cfg.seed,
+        num_threads=cfg.num_threads,
+    )
+
+
+def _tune_mf(s: _Split, cfg: TrainConfig, clock: _Clock) -> tuple[dict, float, list]:
+    trials = []
+    best = (-1.0, None)
+    hist = s.x_inner[s.val_users]
+    grid = _mf_grid(cfg)[: cfg.mf_max_trials]
+    for j, hp in enumerate(grid):
+        if j > 0 and clock.time_spent_frac() > 0.4:
+            break
+        m = _fit_mf(s.w_inner, hp, cfg)
+        sc = m.user_factors[s.val_users] @ m.item_factors.T
+        nd = _ndcg_full(_masked(sc, hist), s.truth, s.val_users)
+        trials.append({**hp, "ndcg@10": round(nd, 5)})
+        if nd > best[0]:
+            best = (nd, hp)
+        clock.report("tune:mf", (j + 1) / len(grid))
+    return best[1], best[0], trials
+
+
+def _clock_frac(self: _Clock) -> float:
+    return (time.time() - self.t0) / max(self.budget, 1e-9)
+
+
+_Clock.time_spent_frac = _clock_frac  # type: ignore[attr-defined]
+
+
+# ---------------------------------------------------------------- the pipeline
+def _batch(
+    users: np.ndarray,
+    x_bin: sp.csr_matrix,
+    mf: MFModel,
+    user_time: np.ndarray,
+    user_feats: np.ndarray,
+) -> UserBatch:
+    hist = x_bin[users].toarray().astype(np.float32)
+    return UserBatch(
+        history=hist,
+        user_vectors=mf.user_factors[users],
+        time_hist=user_time[users],
+        user_features=user_feats[users],
+        eligible=hist == 0,
+    )
+
+
+def train_bundle(
+    data: InteractionData,
+    out_dir: str | Path,
+    *,
+    item_features: FeatureMatrix | None = None,
+    user_features: FeatureMatrix | None = None,
+    config: TrainConfig | None = None,
+    progress: Callable[[str, float], None] | None = None,
+) -> dict:
+    """Train every stage and write the bundle at ``out_dir`` (atomically).
+
+    Args:
+        data: all interactions to learn from (the caller holds out its own test data).
+        out_dir: bundle directory to create or replace.
+        item_features / user_features: optional side features keyed by external ids.
+        config: :class:`TrainConfig`.
+        progress: called as ``progress(stage, fraction_done)``.
+    Returns:
+        the manifest dict (also written to ``out_dir/manifest.json``);
+        ``manifest["metrics"]["validation"]["ndcg@10"]`` is the served model's gate metric.
+    """
+    cfg = config or TrainConfig()
+    if len(data) < 2 or data.n_items < 2:
+        raise DataError(
+            f"too few interactions to train ({len(data)} rows, {data.n_items} items); need at "
+            "least 2 interactions on 2 different items"
+        )
+    clock = _Clock(cfg.time_budget_s, progress)
+    clock.report("split", 0.0)
+    x_all = data.csr(binary=True)
+    w_all = data.csr()
+    pop = popularity(x_all)
+    item_f, item_names = align_features(item_features, data.item_ids)
+    user_f, user_names = align_features(user_features, data.user_ids)
+    edges = _time_edges(data.timestamps, cfg.time_bins)
+    split = _split(data, cfg)
+    use_ease = data.n_items <= EASE_MAX_ITEMS
+    clock.done("split")
+
+    metrics_val: dict[str, dict] = {}
+    tuning: dict = {}
+    ease_lam = cfg.ease_lambdas[min(3, len(cfg.ease_lambdas) - 1)]
+    mf_hp = _mf_grid(cfg)[0]
+    served = "ease" if use_ease else "mf"
+    fusion_info: dict = {"trained": False}
+    inner_mf: MFModel | None = None
+    onnx_files: dict[str, str] = {}
+    tmpdir = tempfile.mkdtemp(prefix="m6rec-fusion-")
+
+    if split is not None and len(split.val_users) > 0:
+        if use_ease:
+            ease_lam, nd, res = _tune_ease(split, cfg, clock)
+            tuning["ease_lambda"] = res
+        clock.done("tune_ease")
+        mf_hp, nd_mf, trials = _tune_mf(split, cfg, clock)
+        tuning["mf_trials"] = trials
+        clock.done("tune_mf")
+        inner_mf = _fit_mf(split.w_inner, mf_hp, cfg)
+        inner_ease = ease_fit(split.x_inner, ease_lam) if use_ease else None
+        ut_in, it_in = time_histograms(split.inner, edges)
+        ctx_in = ScoringContext(
+            item_factors=inner_mf.item_factors,
+            ease=inner_ease,
+            pop_log=np.log1p(popularity(split.x_inner)),
+            item_time=it_in,
+            item_features=item_f,
+            n_candidates=cfg.n_candidates,
+            user_dim=user_f.shape[1],
+        )
+        rng = np.random.default_rng(cfg.seed)
+        users = split.val_users.copy()
+        rng.shuffle(users)
+        users = users[: cfg.fusion_max_users]
+        n_gate = max(1, int(round(cfg.gate_fraction * len(users))))
+        gate, fit_users = np.sort(users[:n_gate]), np.sort(users[n_gate:])
+        gb = build_features(ctx_in, _batch(gate, split.x_inner, inner_mf, ut_in, user_f))
+
+        def gate_metrics(scores_c: np.ndarray, cands=gb["candidates"]) -> dict:
+            return ranking_metrics(rerank_topk(cands, scores_c), split.truth, gate, K)
+
+        def full_eval(s: np.ndarray) -> dict:
+            return ranking_metrics(topk_from_scores(s, K), split.truth, gate, K)
+
+        pop_rows = np.where(gb["mf"] > -np.inf, pop[None, :], -np.inf)
+        metrics_val["popularity"] = full_eval(pop_rows)
+        metrics_val["mf"] = full_eval(gb["mf"])
+        if use_ease:
+            metrics_val["ease"] = full_eval(gb["ease"])
+            metrics_val["blend"] = full_eval(gb["blend"])
+        enough = len(fit_users) >= cfg.fusion_min_users and cfg.use_fusion
+        if enough:
+            fb = build_features(ctx_in, _batch(fit_users, split.x_inner, inner_mf, ut_in, user_f))
+            labels = np.asarray(
+                split.truth[fit_users[:, None], np.maximum(fb["candidates"], 0)].todense()
+            ).astype(np.float32)
+            labels[fb["candidates"] < 0] = 0.0
+            fusion_info = _train_and_compress(
+                cfg, clock, fb, labels, gb, gate_metrics, tmpdir, onnx_files
+            )
+            for name in ("fusion_float", "fusion_int8"):
+                if name in fusion_info["val_metrics"]:
+                    metrics_val[name] = fusion_info["val_metrics"][name]
+        # the gate: serve whatever wins on the gate users
+        candidates = {k: v[f"ndcg@{K}"] for k, v in metrics_val.items()}
+        if "fusion_float" in candidates and "fusion_int8" in candidates:
+            # one fusion entry: int8 only if within tolerance of float
+            served_fusion = fusion_info["served_file"]
+            other = "fusion_float" if served_fusion == "fusion_int8" else "fusion_int8"
+            candidates.pop(other)
+        served = max(candidates, key=lambda k: candidates[k])
+    clock.report("refit", 0.0)
+
+    # ---- refit on all data with the chosen hyperparameters
+    full_mf = _fit_mf(w_all, mf_hp, cfg)
+    rotation = None
+    if inner_mf is not None and inner_mf.item_factors.shape == full_mf.item_factors.shape:
+        rotation = procrustes_align(full_mf.item_factors, inner_mf.item_factors)
+        full_mf = MFModel(
+            full_mf.user_factors @ rotation,
+            full_mf.item_factors @ rotation,
+            full_mf.kind,
+            full_mf.regularization,
+        )
+    full_ease = ease_fit(x_all, ease_lam) if use_ease else None
+    ut, it = time_histograms(data, edges)
+    clock.done("refit")
+    clock.report("bundle", 0.0)
+
+    feature_names = (
+        BASE_FEATURES
+        + [f"user:{n}" for n in user_names]
+        + [f"item:{n}" for n in item_names]
+        + [f"P{j}" for j in range(full_mf.item_factors.shape[1])]
+        + [f"Q{j}" for j in range(full_mf.item_factors.shape[1])]
+        + [f"PQ{j}" for j in range(full_mf.item_factors.shape[1])]
+    )
+    arrays = {
+        "user_ids": data.user_ids.astype(str),
+        "item_ids": data.item_ids.astype(str),
+        "user_factors": full_mf.user_factors.astype(np.float32),
+        "item_factors": full_mf.item_factors.astype(np.float32),
+        "popularity": pop.astype(np.float32),
+        "seen_indptr": w_all.indptr.astype(np.int64),
+        "seen_indices": w_all.indices.astype(np.int32),
+        "seen_weights": w_all.data.astype(np.float32),
+        "user_time": ut,
+        "item_time": it,
+        "time_edges": edges.astype(np.int64),
+        "item_features": item_f,
+        "user_features": user_f,
+    }
+    if full_ease is not None:
+        arrays["ease"] = full_ease
+    ts = data.timestamps
+    manifest = {
+        "engine_version": ENGINE_VERSION,
+        "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "stages": ["split", "ease", "mf", "fusion", "compression", "onnx", "gate", "refit"],
+        "served_model": served,
+        "hyperparameters": {
+            "ease_lambda": ease_lam if use_ease else None,
+            "mf": {**mf_hp, "kind": cfg.mf_kind, "iterations": cfg.mf_iterations},
+            "n_candidates": cfg.n_candidates,
+            "time_bins": int(len(edges) + 1),
+            "fusion": fusion_info.get("hyperparameters"),
+        },
+        "config": _jsonable(asdict(cfg)),
+        "tuning": tuning,
+        "fusion": {k: v for k, v in fusion_info.items() if k not in ("val_metrics",)},
+        "features": {"names": feature_names, "item": item_names, "user": user_names},
+        "data": {
+            **data.counts(),
+            "timestamp_min": int(ts.min()),
+            "timestamp_max": int(ts.max()),
+            "validation_rows": int(len(split.val)) if split is not None else 0,
+            "gate_users": int(fusion_info.get("gate_users", 0)),
+        },
+        "metrics": {
+            "validation": {
+                **(
+                    {m: round(v, 6) for m, v in metrics_val[served].items() if m != "users"}
+                    if served in metrics_val
+                    else {f"ndcg@{K}": None}
+                ),
+                "model": served,
+                "by_model": {
+                    k: {m: round(x, 6) for m, x in v.items()} for k, v in metrics_val.items()
+                },
+            }
+        },
+        "timings_s": clock.stages,
+    }
+    if rotation is not None:
+        manifest["hyperparameters"]["mf"]["procrustes_aligned"] = True
+    manifest = write_bundle(out_dir, arrays, manifest, files=onnx_files)
+    for p in onnx_files.values():
+        try:
+            os.remove(p)
+        except OSError:
+            pass
+    clock.report("bundle", 1.0)
+    return manifest
+
+
+def _jsonable(x):
+    if isinstance(x, dict):
+        return {k: _jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_jsonable(v) for v in x]
+    return x
+
+
+def _train_and_compress(cfg, clock, fb, labels, gb, gate_metrics, tmpdir, onnx_files) -> dict:
+    """Fit the fusion scorer, prune + fine-tune, export float/int8 ONNX, evaluate both."""
+    from engine import fusion
+
+    def gate_eval(scores: np.ndarray) -> float:
+        return gate_metrics(scores)[f"ndcg@{K}"]
+
+    clock.report("fusion", 0.0)
+    fusion.configure_tensorflow(cfg.num_threads or None)
+    t0 = time.time()
+    valid = fb["candidates"] >= 0
+    feats, gfeats = fb["features"], gb["features"]
+    d = feats.shape[2]
+    res = fusion.train_fusion(
+        feats,
+        labels,
+        valid,
+        gfeats,
+        gate_eval,
+        hidden=tuple(cfg.fusion_hidden),
+        dropout=cfg.fusion_dropout,
+        learning_rate=cfg.fusion_learning_rate,
+        epochs=cfg.fusion_epochs,
+        patience=cfg.fusion_patience,
+        seed=cfg.seed,
+        deadline=clock.deadline(0.8),
+        progress=lambda ep, sc: clock.report("fusion", ep / cfg.fusion_epochs),
+    )
+    train_s = time.time() - t0
+    clock.done("fusion")
+    clock.report("compression", 0.0)
+    float_path = os.path.join(tmpdir, "fusion_float.onnx")
+    fusion.export_onnx(res.scorer, float_path, d)
+    nd_float = gate_eval(fusion.onnx_scores(float_path, gfeats))
+    pruned = fusion.prune_scorer(res.scorer, cfg.prune_keep)
+    nd_pruned0 = gate_eval(fusion.scorer_scores(pruned, gfeats))
+    ft = fusion.train_fusion(
+        feats,
+        labels,
+        valid,
+        gfeats,
+        gate_eval,
+        learning_rate=cfg.fusion_learning_rate * 0.5,
+        epochs=cfg.finetune_epochs,
+        patience=cfg.finetune_epochs,
+        scorer=pruned,
+        seed=cfg.seed + 1,
+    )
+    pruned_path = os.path.join(tmpdir, "fusion_pruned.onnx")
+    fusion.export_onnx(ft.scorer, pruned_path, d)
+    int8_path = os.path.join(tmpdir, "fusion_int8.onnx")
+    fusion.quantize_int8(pruned_path, int8_path)
+    nd_pruned = gate_eval(fusion.onnx_scores(pruned_path, gfeats))
+    int8_scores = fusion.onnx_scores(int8_path, gfeats)
+    nd_int8 = gate_eval(int8_scores)
+    float_scores = fusion.onnx_scores(float_path, gfeats)
+    int8_ok = nd_int8 >= (1.0 - cfg.int8_tolerance) * nd_float
+    onnx_files["fusion_float.onnx"] = float_path
+    onnx_files["fusion_int8.onnx"] = int8_path
+    sizes = {
+        "float_bytes": os.path.getsize(float_path),
+        "pruned_float_bytes": os.path.getsize(pruned_path),
+        "int8_bytes": os.path.getsize(int8_path),
+    }
+    hidden_pruned = [int(ly.units) for ly in ft.scorer.layers if ly.name.startswith("hidden")]
+    return {
+        "trained": True,
+        "served_file": "fusion_int8" if int8_ok else "fusion_float",
+        "int8_within_tolerance": bool(int8_ok),
+        "hyperparameters": {
+            "hidden": list(cfg.fusion_hidden),
+            "hidden_pruned": hidden_pruned,
+            "dropout": cfg.fusion_dropout,
+            "learning_rate": cfg.fusion_learning_rate,
+            "epochs_best": res.epochs,
+            "loss": "listwise softmax cross-entropy",
+            "n_features": int(d),
+        },
+        "train_seconds": round(train_s, 2),
+        "train_users": int(len(feats)),
+        "gate_users": int(len(gfeats)),
+        "validation_ndcg@10": {
+            "keras": round(res.best_ndcg, 6),
+            "float_onnx": round(nd_float, 6),
+            "pruned_before_finetune": round(nd_pruned0, 6),
+            "pruned_float_onnx": round(nd_pruned, 6),
+            "int8_onnx": round(nd_int8, 6),
+        },
+        "history": [round(h, 5) for h in res.history],
+        "sizes": sizes,
+        "int8_vs_float_size": round(sizes["int8_bytes"] / sizes["float_bytes"], 4),
+        "int8_vs_pruned_float_size": round(sizes["int8_bytes"] / sizes["pruned_float_bytes"], 4),
+        "val_metrics": {
+            "fusion_float": gate_metrics(float_scores),
+            "fusion_int8": gate_metrics(int8_scores),
+        },
+    }

@@ -1,0 +1,286 @@
+"""Serving: top-K recommendations from a bundle with numpy + onnxruntime (no TensorFlow).
+
+rec = Recommender.load("bundle/")
+rec.recommend("196", k=10)                       # known user
+rec.recommend("new", history=[("242", 5.0)])     # fold-in from current interactions
+rec.recommend_from_items(["242", "302"])         # anonymous / session user
+rec.similar_items("242"); rec.popular(10)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+
+from engine.bundle import BundleError, read_bundle
+from engine.mf import fold_in
+from engine.scoring import ScoringContext, UserBatch, build_features
+
+__all__ = ["Recommender", "SERVABLE_MODELS"]
+
+SERVABLE_MODELS = ("fusion_int8", "fusion_float", "blend", "ease", "mf", "popularity")
+
+
+class Recommender:
+    """Top-K recommendations over a verified bundle. Thread-safe for concurrent reads."""
+
+    def __init__(self, manifest: dict, arrays: dict[str, np.ndarray], path: Path, model=None):
+        self.manifest = manifest
+        self.path = Path(path)
+        try:
+            self._user_ids = arrays["user_ids"]
+            self._item_ids = arrays["item_ids"]
+            self._P = arrays["user_factors"]
+            self._Q = arrays["item_factors"]
+            self._pop = arrays["popularity"]
+            self._indptr = arrays["seen_indptr"]
+            self._indices = arrays["seen_indices"]
+            self._weights = arrays["seen_weights"]
+            self._user_time = arrays["user_time"]
+            item_time = arrays["item_time"]
+            item_f = arrays["item_features"]
+            self._user_f = arrays["user_features"]
+        except KeyError as exc:
+            raise BundleError(f"bundle {path} lacks array {exc}; retrain the bundle") from exc
+        ease = arrays.get("ease")
+        hp = manifest.get("hyperparameters", {})
+        mf_hp = hp.get("mf", {})
+        self._alpha = float(mf_hp.get("alpha", 1.0))
+        self._transform = str(mf_hp.get("transform", "binary"))
+        self._reg = float(mf_hp.get("regularization", 0.1))
+        self._uidx = {u: j for j, u in enumerate(self._user_ids.tolist())}
+        self._iidx = {i: j for j, i in enumerate(self._item_ids.tolist())}
+        self.ctx = ScoringContext(
+            item_factors=self._Q,
+            ease=ease,
+            pop_log=np.log1p(self._pop).astype(np.float32),
+            item_time=item_time,
+            item_features=item_f,
+            n_candidates=int(hp.get("n_candidates", 100)),
+            user_dim=int(self._user_f.shape[1]),
+        )
+        self._yty = self._Q.T.astype(np.float64) @ self._Q.astype(np.float64)
+        n_per_user = np.diff(self._indptr).astype(np.float64)
+        g = (self._user_time * n_per_user[:, None]).sum(axis=0)
+        self._global_time = (g / max(g.sum(), 1e-9)).astype(np.float32)[None, :]
+        qn = np.linalg.norm(self._Q, axis=1, keepdims=True)
+        self._Qn = (self._Q / np.maximum(qn, 1e-9)).astype(np.float32)
+        self._pop_order = np.argsort(-self._pop, kind="stable")
+        self.model = model or manifest.get("served_model", "popularity")
+        if self.model not in SERVABLE_MODELS:
+            raise BundleError(f"bundle {path}: unknown served model {self.model!r}")
+        if self.model in ("ease", "blend") and ease is None:
+            raise BundleError(f"bundle {path} has no EASE matrix; cannot serve {self.model!r}")
+        self._session = None
+        if self.model.startswith("fusion"):
+            onnx_path = self.path / f"{self.model}.onnx"
+            if not onnx_path.is_file() or f"{self.model}.onnx" not in manifest["files"]:
+                raise BundleError(f"bundle {path} has no {self.model}.onnx; retrain the bundle")
+            import onnxruntime as ort
+
+            so = ort.SessionOptions()
+            so.intra_op_num_threads = 1
+            so.inter_op_num_threads = 1
+            so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+            self._session = ort.InferenceSession(
+                str(onnx_path), so, providers=["CPUExecutionProvider"]
+            )
+            self._input_name = self._session.get_inputs()[0].name
+
+    # ------------------------------------------------------------ construction
+    @classmethod
+    def load(cls, path: str | Path, *, model: str | None = None) -> Recommender:
+        """Load and verify a bundle. ``model`` overrides the served model (benchmarks)."""
+        manifest, arrays = read_bundle(path)
+        return cls(manifest, arrays, Path(path), model=model)
+
+    # ------------------------------------------------------------ helpers
+    @property
+    def n_items(self) -> int:
+        return int(len(self._item_ids))
+
+    def knows_user(self, user_id) -> bool:
+        return str(user_id) in self._uidx
+
+    def _history_of(self, user_id, history):
+        """(item idx array, weights array) from ``history`` or the training data."""
+        if history is not None:
+            items, weights = [], []
+            for entry in history:
+                if isinstance(entry, (tuple, list)):
+                    iid, w = entry[0], (entry[1] if len(entry) > 1 else 1.0)
+                else:
+                    iid, w = entry, 1.0
+                j = self._iidx.get(str(iid))
+                if j is not None and w is not None and float(w) > 0:
+                    items.append(j)
+                    weights.append(float(w))
+            if not items:
+                return np.zeros(0, np.int64), np.zeros(0, np.float32)
+            ia = np.asarray(items, np.int64)
+            wa = np.asarray(weights, np.float32)
+            uniq, inv = np.unique(ia, return_inverse=True)
+            return uniq, np.bincount(inv, weights=wa).astype(np.float32)
+        u = self._uidx.get(str(user_id)) if user_id is not None else None
+        if u is None:
+            return np.zeros(0, np.int64), np.zeros(0, np.float32)
+        s, e = self._indptr[u], self._indptr[u + 1]
+        return self._indices[s:e].astype(np.int64), self._weights[s:e]
+
+    def strategy_for(self, user_id, history=None) -> str:
+        """ "model" when the user is known or has usable history, else "popularity"."""
+        if history is not None:
+            items, _ = self._history_of(None, history)
+            if len(items):
+                return "model"
+        return (
+            "model" if self.knows_user(user_id) and self.model != "popularity" else ("popularity")
+        )
+
+    def _mask(self, exclude_items, allowed_items) -> np.ndarray:
+        elig = np.ones(self.n_items, dtype=bool)
+        if allowed_items is not None:
+            elig[:] = False
+            idx = [self._iidx[str(i)] for i in allowed_items if str(i) in self._iidx]
+            elig[idx] = True
+        for i in exclude_items or ():
+            j = self._iidx.get(str(i))
+            if j is not None:
+                elig[j] = False
+        return elig
+
+    def _confidence(self, w: np.ndarray) -> np.ndarray:
+        if self._transform == "binary":
+            f = np.ones_like(w)
+        elif self._transform == "log":
+            f = np.log1p(w)
+        else:
+            f = w
+        return 1.0 + self._alpha * f
+
+    def _top(self, scores: np.ndarray, k: int) -> list[tuple[str, float]]:
+        finite = np.flatnonzero(np.isfinite(scores))
+        if len(finite) == 0 or k <= 0:
+            return []
+        k = min(k, len(finite))
+        sub = scores[finite]
+        part = np.argpartition(-sub, k - 1)[:k] if k < len(sub) else np.arange(len(sub))
+        part = part[np.argsort(-sub[part], kind="stable")]
+        return [(str(self._item_ids[finite[j]]), float(sub[j])) for j in part]
+
+    # ------------------------------------------------------------ public API
+    def popular(self, k: int = 10, *, allowed_items=None) -> list[tuple[str, float]]:
+        """Most popular items (score = number of distinct users in training)."""
+        scores = np.where(self._mask((), allowed_items), self._pop, -np.inf)
+        return self._top(scores.astype(np.float64), k)
+
+    def user_vector(self, user_id=None, history=None) -> np.ndarray:
+        """The MF user vector: trained, or folded in when ``history`` is given."""
+        if history is None and self.knows_user(user_id):
+            return self._P[self._uidx[str(user_id)]]
+        items, w = self._history_of(user_id, history)
+        return fold_in(self._Q, items, self._confidence(w), self._reg, self._yty)
+
+    def recommend(
+        self,
+        user_id,
+        k: int = 10,
+        *,
+        exclude_seen: bool = True,
+        exclude_items: Iterable = (),
+        allowed_items: Iterable | None = None,
+        history: Iterable | None = None,
+    ) -> list[tuple[str, float]]:
+        """Top-k (item_id, score) for a user, best first.
+
+        ``history`` (item_id, weight) pairs are the user's current interactions: they are
+        folded into the user vector and excluded when ``exclude_seen``. An unknown user without
+        usable history gets popularity (see :meth:`strategy_for`).
+        """
+        elig = self._mask(exclude_items, allowed_items)
+        items, w = self._history_of(user_id, history)
+        if exclude_seen and len(items):
+            elig[items] = False
+        known = self.knows_user(user_id)
+        if self.model == "popularity" or (not known and len(items) == 0):
+            return self._top(np.where(elig, self._pop, -np.inf).astype(np.float64), k)
+        return self._recommend_model(user_id, items, w, history is not None, elig, k)
+
+    def recommend_from_items(
+        self,
+        item_ids: Iterable,
+        k: int = 10,
+        *,
+        weights: Iterable[float] | None = None,
+        exclude_items: Iterable = (),
+        allowed_items: Iterable | None = None,
+    ) -> list[tuple[str, float]]:
+        """Recommendations for an anonymous/session user from the items they interacted with."""
+        item_ids = list(item_ids)
+        ws = list(weights) if weights is not None else [1.0] * len(item_ids)
+        if len(ws) != len(item_ids):
+            raise ValueError("weights must have one value per item id")
+        return self.recommend(
+            None,
+            k,
+            exclude_seen=True,
+            exclude_items=exclude_items,
+            allowed_items=allowed_items,
+            history=list(zip(item_ids, ws, strict=True)),
+        )
+
+    def similar_items(self, item_id, k: int = 10, *, allowed_items=None) -> list[tuple[str, float]]:
+        """Items closest to ``item_id`` by cosine of MF item vectors (the item itself excluded)."""
+        j = self._iidx.get(str(item_id))
+        if j is None:
+            return []
+        scores = (self._Qn @ self._Qn[j]).astype(np.float64)
+        elig = self._mask((), allowed_items)
+        elig[j] = False
+        return self._top(np.where(elig, scores, -np.inf), k)
+
+    # ------------------------------------------------------------ model path
+    def _batch(self, user_id, items, w, from_history: bool, elig) -> UserBatch:
+        u = self._uidx.get(str(user_id)) if user_id is not None else None
+        hist = np.zeros((1, self.n_items), np.float32)
+        hist[0, items] = 1.0
+        if u is not None and not from_history:
+            uvec = self._P[u]
+        else:
+            uvec = fold_in(self._Q, items, self._confidence(w), self._reg, self._yty)
+        return UserBatch(
+            history=hist,
+            user_vectors=uvec[None, :].astype(np.float32),
+            time_hist=self._user_time[u][None, :] if u is not None else self._global_time,
+            user_features=(
+                self._user_f[u][None, :]
+                if u is not None
+                else np.zeros((1, self._user_f.shape[1]), np.float32)
+            ),
+            eligible=elig[None, :],
+        )
+
+    def _recommend_model(self, user_id, items, w, from_history, elig, k):
+        batch = self._batch(user_id, items, w, from_history, elig)
+        fusion = self._session is not None
+        out = build_features(self.ctx, batch, with_features=fusion)
+        if self.model in ("ease", "mf", "blend"):
+            return self._top(out[self.model][0].astype(np.float64), k)
+        cands = out["candidates"][0]
+        valid = cands >= 0
+        cands = cands[valid]
+        if len(cands) == 0:
+            return []
+        x = out["features"][0][valid]
+        s = self._session.run(None, {self._input_name: x})[0].reshape(-1)
+        order = np.argsort(-s, kind="stable")
+        res = [(str(self._item_ids[cands[j]]), float(s[j])) for j in order[:k]]
+        if len(res) < k:  # more than C requested: continue with the candidate score order
+            rest = out["blend"][0].astype(np.float64)
+            rest[cands] = -np.inf
+            floor = float(s.min()) if len(s) else 0.0
+            extra = self._top(rest, k - len(res))
+            res += [(i, floor - 1.0 - r) for r, (i, _) in enumerate(extra)]
+        return res

@@ -1,0 +1,198 @@
+"""Numpy-only scoring shared by training and serving: CF scores, candidates, fusion features.
+
+The exact same code builds the fusion model's inputs when the pipeline trains it and when the
+Recommender serves it, so the two can never drift apart. No TensorFlow here.
+
+Per (user u, candidate item i) the feature vector is (D = 14 + du + di + 3f):
+  0  z_ease   EASE score standardised over the user's eligible items
+  1  z_mf     MF score (P_u·Q_i) standardised the same way
+  2  ease     raw EASE score
+  3  mf       raw MF score
+  4  r_ease   log1p(rank by EASE among candidates) / log1p(C)
+  5  r_mf     the same by MF
+  6  r_cand   the same by the candidate score (z_ease + z_mf)
+  7  pop      log1p(item popularity), standardised over the catalogue
+  8  z_pop    popularity standardised over the user's eligible items
+  9  tpop     log of the item's popularity at the user's active times (time histogram), std.
+ 10  tlift    tpop − pop (how much more the item is watched "when the user is active")
+ 11  n_user   log1p(history length)
+ 12  u_pop    mean pop of the user's history
+ 13  affinity cosine(mean item features of the history, item features)
+ then user features (du), item features (di), P_u (f), Q_i (f), P_u ⊙ Q_i (f).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["ScoringContext", "UserBatch", "BASE_FEATURES", "build_features", "cf_scores"]
+
+BASE_FEATURES = [
+    "z_ease", "z_mf", "ease", "mf", "r_ease", "r_mf", "r_cand", "pop", "z_pop", "tpop",
+    "tlift", "n_user", "u_pop", "affinity",
+]  # fmt: skip
+
+
+@dataclass
+class ScoringContext:
+    """Everything item-side (plus optional B) that scoring needs.
+
+    Attributes:
+        item_factors: (n_items, f) float32 MF item vectors Q.
+        ease: (n_items, n_items) float32 EASE weights, or None (feature set to 0).
+        pop_log: (n_items,) float32 log1p(popularity).
+        item_time: (n_bins, n_items) float32 P(item | time bin), smoothed.
+        item_features: (n_items, di) float32 standardised item features.
+        item_feat_norm: (n_items,) float32 L2 norms of item_features (0 allowed).
+        n_candidates: C, the candidate pool size the fusion model reranks.
+    """
+
+    item_factors: np.ndarray
+    ease: np.ndarray | None
+    pop_log: np.ndarray
+    item_time: np.ndarray
+    item_features: np.ndarray
+    n_candidates: int
+
+    def __post_init__(self) -> None:
+        self.item_feat_norm = np.linalg.norm(self.item_features, axis=1).astype(np.float32)
+        pl = self.pop_log
+        self.pop_std = ((pl - pl.mean()) / max(float(pl.std()), 1e-6)).astype(np.float32)
+        self.log_item_time = np.log(self.item_time + 1e-7).astype(np.float32)
+
+    @property
+    def n_items(self) -> int:
+        return int(self.item_factors.shape[0])
+
+    @property
+    def n_features(self) -> int:
+        f = self.item_factors.shape[1]
+        return len(BASE_FEATURES) + self.user_dim + self.item_features.shape[1] + 3 * f
+
+    user_dim: int = 0
+
+
+@dataclass
+class UserBatch:
+    """A batch of n users to score.
+
+    Attributes:
+        history: (n, n_items) float32 dense 0/1 matrix of the users' items (binary).
+        user_vectors: (n, f) float32 MF user vectors (trained or folded in).
+        time_hist: (n, n_bins) float32 each user's distribution over time bins.
+        user_features: (n, du) float32 standardised user features (zeros if unknown).
+        eligible: (n, n_items) bool, items that may be recommended (not seen, allowed).
+    """
+
+    history: np.ndarray
+    user_vectors: np.ndarray
+    time_hist: np.ndarray
+    user_features: np.ndarray
+    eligible: np.ndarray
+
+
+def cf_scores(ctx: ScoringContext, batch: UserBatch) -> tuple[np.ndarray, np.ndarray]:
+    """(ease, mf) raw scores, each (n, n_items) float32."""
+    mf = batch.user_vectors @ ctx.item_factors.T
+    if ctx.ease is not None and batch.history.shape[0] <= 4:
+        # few users (serving): sum the EASE rows of the history instead of a dense matmul
+        ease = np.stack([ctx.ease[np.flatnonzero(h)].sum(axis=0) for h in batch.history])
+    elif ctx.ease is not None:
+        ease = batch.history @ ctx.ease
+    else:
+        ease = np.zeros_like(mf)
+    return ease.astype(np.float32), mf.astype(np.float32)
+
+
+def _zscore(x: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    cnt = np.maximum(mask.sum(axis=1, keepdims=True), 1)
+    xm = np.where(mask, x, 0.0)
+    mean = xm.sum(axis=1, keepdims=True) / cnt
+    var = (np.where(mask, (x - mean) ** 2, 0.0)).sum(axis=1, keepdims=True) / cnt
+    return ((x - mean) / np.sqrt(var + 1e-12)).astype(np.float32)
+
+
+def _rank_feature(scores: np.ndarray, c: int) -> np.ndarray:
+    order = np.argsort(-scores, axis=1, kind="stable")
+    ranks = np.empty_like(order)
+    np.put_along_axis(ranks, order, np.arange(scores.shape[1])[None, :], axis=1)
+    return (np.log1p(ranks) / np.log1p(max(c, 1))).astype(np.float32)
+
+
+def build_features(
+    ctx: ScoringContext, batch: UserBatch, with_features: bool = True
+) -> dict[str, np.ndarray]:
+    """Candidates and fusion features for a batch of users.
+
+    Returns a dict with
+        candidates: (n, C) int64 item ids, -1 where fewer than C items are eligible;
+        cand_score: (n, C) float32 candidate score (z_ease + z_mf), -inf on padding;
+        ease, mf, blend: (n, n_items) float32 full score rows (-inf where not eligible);
+        features: (n, C, D) float32 (only if ``with_features``).
+    """
+    n = batch.history.shape[0]
+    elig = batch.eligible
+    ease, mf = cf_scores(ctx, batch)
+    z_e = _zscore(ease, elig) if ctx.ease is not None else np.zeros_like(ease)
+    z_m = _zscore(mf, elig)
+    blend = np.where(elig, z_e + z_m, -np.inf).astype(np.float32)
+    c = min(ctx.n_candidates, ctx.n_items)
+    part = np.argpartition(-blend, c - 1, axis=1)[:, :c] if c < ctx.n_items else None
+    if part is None:
+        part = np.tile(np.arange(ctx.n_items), (n, 1))
+    ps = np.take_along_axis(blend, part, axis=1)
+    order = np.argsort(-ps, axis=1, kind="stable")
+    cands = np.take_along_axis(part, order, axis=1).astype(np.int64)
+    cscore = np.take_along_axis(ps, order, axis=1)
+    valid = np.isfinite(cscore)
+    cands[~valid] = -1
+    out = {
+        "candidates": cands,
+        "cand_score": cscore.astype(np.float32),
+        "ease": np.where(elig, ease, -np.inf).astype(np.float32),
+        "mf": np.where(elig, mf, -np.inf).astype(np.float32),
+        "blend": blend,
+    }
+    if not with_features:
+        return out
+    safe = np.where(valid, cands, 0)
+    g = lambda m: np.take_along_axis(m, safe, axis=1)  # noqa: E731
+    ce, cm = g(ease), g(mf)
+    cze, czm = g(z_e), g(z_m)
+    neg = np.float32(-1e9)
+    r_e = _rank_feature(np.where(valid, ce, neg), c)
+    r_m = _rank_feature(np.where(valid, cm, neg), c)
+    r_c = _rank_feature(np.where(valid, cscore, neg), c)
+    pop = ctx.pop_std[safe]
+    pop_row = np.broadcast_to(ctx.pop_std[None, :], elig.shape)
+    z_pop = g(_zscore(pop_row, elig))
+    # time: log P(i | bins of u) standardised over eligible items, and lift over plain pop
+    lt = np.log(batch.time_hist @ ctx.item_time + 1e-7).astype(np.float32)
+    z_t = _zscore(lt, elig)
+    tpop = g(z_t)
+    tlift = tpop - z_pop
+    hist_n = batch.history.sum(axis=1)
+    n_user = np.log1p(hist_n)[:, None] * np.ones((1, c), np.float32)
+    u_pop = (batch.history @ ctx.pop_std) / np.maximum(hist_n, 1)
+    u_pop = u_pop[:, None] * np.ones((1, c), np.float32)
+    itf = ctx.item_features
+    if itf.shape[1]:
+        prof = (batch.history @ itf) / np.maximum(hist_n, 1)[:, None]
+        pn = np.linalg.norm(prof, axis=1, keepdims=True)
+        aff = np.einsum("nd,ncd->nc", prof, itf[safe]) / np.maximum(
+            pn * ctx.item_feat_norm[safe], 1e-6
+        )
+    else:
+        aff = np.zeros((n, c), np.float32)
+    base = np.stack(
+        [cze, czm, ce, cm, r_e, r_m, r_c, pop, z_pop, tpop, tlift, n_user, u_pop, aff], axis=-1
+    ).astype(np.float32)
+    q = ctx.item_factors[safe]
+    p = np.broadcast_to(batch.user_vectors[:, None, :], q.shape)
+    uf = np.broadcast_to(batch.user_features[:, None, :], (n, c, batch.user_features.shape[1]))
+    feats = np.concatenate([base, uf, itf[safe], p, q, p * q], axis=-1).astype(np.float32)
+    feats[~valid] = 0.0
+    out["features"] = feats
+    return out
