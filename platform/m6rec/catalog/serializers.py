@@ -170,16 +170,22 @@ class InteractionRowsField(v.BatchRowsField):
 
 
 class ItemsUpsertInputSerializer(v.BatchInputSerializer):
+    """Upsert 1..10,000 items by ``item_id``; any invalid row rejects the whole batch."""
+
     rows_key = "items"
     items = ItemRowsField()
 
 
 class UsersUpsertInputSerializer(v.BatchInputSerializer):
+    """Upsert 1..10,000 end users by ``user_id``; any invalid row rejects the whole batch."""
+
     rows_key = "users"
     users = UserRowsField()
 
 
 class InteractionsIngestInputSerializer(v.BatchInputSerializer):
+    """Ingest 1..10,000 interactions; any invalid row rejects the whole batch."""
+
     rows_key = "interactions"
     interactions = InteractionRowsField()
 

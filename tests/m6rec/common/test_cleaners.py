@@ -1,0 +1,67 @@
+"""Unit tests of the fast row cleaners and the strict JSON parser."""
+
+from datetime import UTC, datetime
+
+import pytest
+from rest_framework.exceptions import ParseError
+
+from m6rec.common import validation as v
+from m6rec.common.parsers import loads_strict
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (0, datetime(1970, 1, 1, tzinfo=UTC)),
+        (1700000000.5, datetime(2023, 11, 14, 22, 13, 20, 500000, tzinfo=UTC)),
+        ("2024-05-01T12:00:00Z", datetime(2024, 5, 1, 12, tzinfo=UTC)),
+        ("2024-05-01T14:00:00+02:00", datetime(2024, 5, 1, 12, tzinfo=UTC)),
+        ("2024-05-01T12:00:00", datetime(2024, 5, 1, 12, tzinfo=UTC)),
+    ],
+)
+def test_clean_timestamp_accepts(value, expected):
+    assert v.clean_timestamp(value) == expected
+
+
+@pytest.mark.parametrize("value", [True, -1, 5e9, "yesterday", "2024-13-01T00:00:00", None, [1]])
+def test_clean_timestamp_rejects(value):
+    with pytest.raises(v.RowError):
+        v.clean_timestamp(value)
+
+
+@pytest.mark.parametrize("value", [True, "1", None, float("nan"), float("inf")])
+def test_clean_number_rejects(value):
+    with pytest.raises(v.RowError):
+        v.clean_number(value)
+
+
+def test_clean_number_accepts_ints_and_floats():
+    assert v.clean_number(3) == 3.0 and v.clean_number(-2.5) == -2.5
+
+
+def test_properties_depth_is_bounded():
+    deep: dict = {}
+    node = deep
+    for _ in range(v.MAX_JSON_DEPTH + 2):
+        node["x"] = {}
+        node = node["x"]
+    with pytest.raises(v.RowError, match="nested"):
+        v.clean_properties(deep)
+    assert v.clean_properties({"a": [1, {"b": "ok"}]}) == {"a": [1, {"b": "ok"}]}
+
+
+def test_event_id_may_contain_a_slash_but_ids_may_not():
+    assert v.clean_optional_id("2024/05/01:u1") == "2024/05/01:u1"
+    assert v.clean_optional_id(None) is None
+    with pytest.raises(v.RowError):
+        v.clean_id("a/b")
+
+
+@pytest.mark.parametrize("text", ["NaN", "[Infinity]", '{"a": -Infinity}', "1e400", "9" * 50])
+def test_strict_json_refuses_non_finite_and_huge_numbers(text):
+    with pytest.raises(ParseError):
+        loads_strict(text)
+
+
+def test_strict_json_parses_ordinary_documents():
+    assert loads_strict('{"a": [1, 2.5, "x", null, true]}') == {"a": [1, 2.5, "x", None, True]}
