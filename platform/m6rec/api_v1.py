@@ -5,4 +5,5 @@ from django.urls import include, path
 urlpatterns = [
     path("", include("m6rec.serving.urls")),  # before catalog: deeper user/item paths
     path("", include("m6rec.catalog.urls")),
+    path("models/", include("m6rec.registry.urls")),
 ]

@@ -75,7 +75,7 @@ class ModelVersion(models.Model):
         indexes = [models.Index(fields=["tenant", "status"], name="registry_mv_tenant_status")]
 
     def __str__(self) -> str:
-        return f"{self.tenant_id}#v{self.number} ({self.status})"
+        return f"v{self.number} ({self.status})"
 
     @property
     def gate_metric(self) -> float | None:

@@ -130,6 +130,27 @@ CELERY_TASK_ALWAYS_EAGER = False
 CELERY_TASK_DEFAULT_QUEUE = "small"
 M6REC_LARGE_TENANT_INTERACTIONS = env.int("M6REC_LARGE_TENANT_INTERACTIONS", default=1_000_000)
 
+# Training and model registry (m6rec.training, m6rec.registry).
+# Auto-promote a candidate only when its validation nDCG@10 beats the active version's by more.
+M6REC_PROMOTION_MARGIN = env.float("M6REC_PROMOTION_MARGIN", default=0.0)
+# Per-tenant training lock expiry (s); a heartbeat extends it while a run is alive.
+M6REC_TRAINING_LOCK_TIMEOUT = env.int("M6REC_TRAINING_LOCK_TIMEOUT", default=300)
+M6REC_TRAINING_MAX_ATTEMPTS = env.int("M6REC_TRAINING_MAX_ATTEMPTS", default=2)
+# Engine TrainConfig overrides for every tenant (a tenant's config["training"] overrides these).
+M6REC_TRAIN_CONFIG = env.json("M6REC_TRAIN_CONFIG", default={})
+# Django storage alias holding model bundles ("default" = MEDIA_ROOT; e.g. an S3 alias).
+M6REC_BUNDLE_STORAGE = env("M6REC_BUNDLE_STORAGE", default="default")
+CELERY_BEAT_SCHEDULE = {
+    "m6rec-training-schedule": {
+        "task": "m6rec.training.tasks.schedule_training",
+        "schedule": env.float("M6REC_TRAINING_SCHEDULE_INTERVAL", default=300.0),
+    },
+    "m6rec-training-sweep-stuck": {
+        "task": "m6rec.training.tasks.sweep_stuck_runs",
+        "schedule": 120.0,
+    },
+}
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

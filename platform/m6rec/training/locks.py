@@ -1,0 +1,131 @@
+"""Per-tenant training lock with expiry.
+
+Redis (``SET NX PX`` through redis-py's ``Lock``: atomic acquire, owner-checked extend and
+release) when ``REDIS_URL`` is set and the default cache is Redis; the Django cache otherwise
+(local-memory cache in the single-process quick start). A worker that dies stops extending the
+lock, so it expires after ``M6REC_TRAINING_LOCK_TIMEOUT`` seconds and the stuck run can be
+swept (see :func:`m6rec.training.services.training_run_sweep_stuck`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import uuid
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection
+
+
+def lock_timeout() -> int:
+    return int(getattr(settings, "M6REC_TRAINING_LOCK_TIMEOUT", 300))
+
+
+def lock_key(tenant_id: int) -> str:
+    # the database name keeps test databases and the dev database apart on a shared Redis
+    return f"m6rec:{connection.settings_dict.get('NAME')}:training-lock:{tenant_id}"
+
+
+def _use_redis() -> bool:
+    backend = settings.CACHES.get("default", {}).get("BACKEND", "")
+    return "redis" in backend.lower() and bool(getattr(settings, "REDIS_URL", ""))
+
+
+_clients: dict[str, object] = {}
+_clients_lock = threading.Lock()
+
+
+def _redis():
+    import redis
+
+    url = settings.REDIS_URL
+    with _clients_lock:
+        client = _clients.get(url)
+        if client is None:
+            client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
+            _clients[url] = client
+    return client
+
+
+class TenantTrainingLock:
+    """``acquire()`` (non-blocking) / ``extend()`` / ``release()``; also a context manager."""
+
+    def __init__(self, tenant_id: int, *, timeout: int | None = None) -> None:
+        self.key = lock_key(tenant_id)
+        self.timeout = timeout or lock_timeout()
+        self.token = uuid.uuid4().hex
+        self._lock = None
+        self.held = False
+
+    def acquire(self) -> bool:
+        if _use_redis():
+            self._lock = _redis().lock(self.key, timeout=self.timeout, thread_local=False)
+            self.held = bool(self._lock.acquire(blocking=False, token=self.token))
+        else:
+            self.held = bool(cache.add(self.key, self.token, self.timeout))
+        return self.held
+
+    def extend(self) -> bool:
+        """Reset the expiry to the full timeout; ``False`` when the lock was lost."""
+        if not self.held:
+            return False
+        if self._lock is not None:
+            try:
+                return bool(self._lock.reacquire())
+            except Exception:  # noqa: BLE001 - LockNotOwnedError, connection errors
+                return False
+        if cache.get(self.key) != self.token:
+            return False
+        return bool(cache.touch(self.key, self.timeout))
+
+    def release(self) -> None:
+        if not self.held:
+            return
+        self.held = False
+        if self._lock is not None:
+            # expired or taken over: nothing to release
+            with contextlib.suppress(Exception):
+                self._lock.release()
+            return
+        if cache.get(self.key) == self.token:
+            cache.delete(self.key)
+
+
+def lock_is_held(tenant_id: int) -> bool:
+    """Whether any process holds the tenant's training lock right now."""
+    key = lock_key(tenant_id)
+    if _use_redis():
+        return bool(_redis().exists(key))
+    return cache.get(key) is not None
+
+
+class Heartbeat:
+    """Background thread that extends the lock and calls ``beat()`` every ``interval`` seconds
+    while a long engine stage runs without reporting progress."""
+
+    def __init__(self, lock: TenantTrainingLock, beat, *, interval: float | None = None) -> None:
+        self.lock = lock
+        self.beat = beat
+        self.interval = interval or max(1.0, lock.timeout / 3)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="training-heartbeat", daemon=True)
+        self.lost = False
+
+    def _run(self) -> None:
+        try:
+            while not self._stop.wait(self.interval):
+                if not self.lock.extend():
+                    self.lost = True
+                with contextlib.suppress(Exception):  # a missed heartbeat is not fatal
+                    self.beat()
+        finally:
+            connection.close()  # this thread's own database connection
+
+    def __enter__(self) -> Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)

@@ -1,0 +1,103 @@
+"""``python manage.py train_tenant SLUG [--sync] [--time-budget S]``.
+
+Without ``--sync`` the run is queued for a Celery worker (like the admin action and the API);
+with ``--sync`` it runs in this process with a progress bar and prints the resulting version.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from django.core.management.base import BaseCommand, CommandError
+
+from m6rec.tenants.models import Tenant
+from m6rec.training import services
+from m6rec.training.errors import TrainingConflictError
+from m6rec.training.models import TrainingRun
+
+
+class Command(BaseCommand):
+    help = "Train a tenant's model: queue a run, or run it here with --sync."
+
+    def add_arguments(self, parser):
+        parser.add_argument("slug", help="Tenant slug.")
+        parser.add_argument(
+            "--sync", action="store_true", help="Train in this process (no worker needed)."
+        )
+        parser.add_argument(
+            "--time-budget",
+            type=float,
+            default=None,
+            help="Engine time budget in seconds (overrides M6REC_TRAIN_CONFIG).",
+        )
+        parser.add_argument("--no-progress", action="store_true", help="No progress bar.")
+
+    def handle(self, *args, slug: str, sync: bool, time_budget, no_progress: bool, **options):
+        tenant = Tenant.objects.filter(slug=slug).first()
+        if tenant is None:
+            raise CommandError(f'no tenant "{slug}"; create it with create_tenant')
+        overrides = {"time_budget_s": time_budget} if time_budget is not None else None
+        try:
+            if not sync:
+                run = services.training_run_create(
+                    tenant=tenant, trigger=TrainingRun.Trigger.COMMAND, requested_by="command"
+                )
+                self.stdout.write(f"queued training run {run.pk} for {slug}")
+                return
+            run = services.training_run_create(
+                tenant=tenant,
+                trigger=TrainingRun.Trigger.COMMAND,
+                requested_by="command",
+                dispatch=False,
+            )
+        except TrainingConflictError as exc:
+            raise CommandError(exc.message) from exc
+        self._run_with_progress(run, overrides=overrides, show=not no_progress)
+        run.refresh_from_db()
+        if run.status != TrainingRun.Status.SUCCEEDED:
+            raise CommandError(f"training run {run.pk} {run.status}: {run.error_message}")
+        version = run.version
+        metric = version.gate_metric
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"run {run.pk} succeeded: {slug} v{version.number} ({version.status}), "
+                f"validation ndcg@10 "
+                f"{'n/a' if metric is None else f'{metric:.4f}'}; {run.gate_decision}"
+            )
+        )
+
+    def _run_with_progress(self, run: TrainingRun, *, overrides, show: bool) -> None:
+        """Execute in a worker thread; the main thread polls the run row for the bar."""
+        from django.db import connection
+
+        error: list[BaseException] = []
+
+        def work():
+            try:
+                services.training_run_execute(run_id=run.pk, overrides=overrides)
+            except BaseException as exc:  # noqa: BLE001 - re-raised in the main thread
+                error.append(exc)
+            finally:
+                connection.close()
+
+        thread = threading.Thread(target=work, name="train", daemon=True)
+        thread.start()
+        if show:
+            from tqdm import tqdm
+
+            with tqdm(total=100, unit="%", bar_format="{l_bar}{bar}| {n:.0f}% [{elapsed}]") as bar:
+                while thread.is_alive():
+                    thread.join(timeout=0.5)
+                    current = TrainingRun.objects.filter(pk=run.pk).values("stage", "progress")
+                    row = current.first() or {}
+                    bar.set_description(row.get("stage") or "starting")
+                    bar.n = float(row.get("progress") or 0.0)
+                    bar.refresh()
+                final = TrainingRun.objects.filter(pk=run.pk).values("stage", "progress").first()
+                bar.n = float(final["progress"]) if final else bar.n
+                bar.set_description(final["stage"] if final else "")
+                bar.refresh()
+        else:
+            thread.join()
+        if error:
+            raise error[0]

@@ -1,0 +1,544 @@
+"""Training services: create and dispatch runs, execute one, sweep stuck runs, schedule.
+
+Life of a run::
+
+    training_run_create()  ── queued ──(on commit)──> train_tenant.delay(run_id)
+    training_run_execute() ── running ── data → features → engine → publish bundle
+                           ── register ModelVersion (candidate) + quality gate, one transaction
+                           ── succeeded | failed | cancelled
+
+One run per tenant at a time: a partial unique index on ``(tenant) WHERE status IN
+('queued', 'running')`` rejects a second request, and a per-tenant Redis lock with expiry
+(extended by a heartbeat thread) guards execution. A worker killed mid-run stops the
+heartbeat; once the lock has expired :func:`training_run_sweep_stuck` (beat task and worker
+start-up) fails the run, or a redelivered task restarts it (up to ``M6REC_TRAINING_MAX_ATTEMPTS``).
+No version is ever half-registered: the bundle is published and the version row written in the
+same transaction (the bundle is deleted again when that transaction fails).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import shutil
+import socket
+import time
+from datetime import timedelta
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from m6rec.registry import services as registry_services
+from m6rec.registry import storage
+from m6rec.training.errors import RunCancelled, TrainingConflictError, TrainingError
+from m6rec.training.locks import Heartbeat, TenantTrainingLock, lock_is_held, lock_timeout
+from m6rec.training.models import TrainingRun
+
+logger = logging.getLogger(__name__)
+
+Status = TrainingRun.Status
+Trigger = TrainingRun.Trigger
+
+
+# ---------------------------------------------------------------------- settings
+def _setting(name: str, default: Any) -> Any:
+    return getattr(settings, name, default)
+
+
+def train_config_for(*, tenant, overrides: dict | None = None):
+    """The engine :class:`~engine.pipeline.TrainConfig` for a tenant: defaults, overlaid with
+    ``settings.M6REC_TRAIN_CONFIG``, the tenant's ``config["training"]`` and ``overrides``
+    (unknown keys are ignored; JSON lists become tuples)."""
+    from engine.pipeline import TrainConfig
+
+    known = {f.name: f for f in dataclasses.fields(TrainConfig)}
+    overrides: dict[str, Any] = {}
+    tenant_training = (tenant.config or {}).get("training") or {}
+    sources = (_setting("M6REC_TRAIN_CONFIG", {}) or {}, tenant_training, overrides or {})
+    for source in sources:
+        for key, value in dict(source).items():
+            if key in known:
+                overrides[key] = tuple(value) if isinstance(value, list) else value
+    return TrainConfig(**overrides)
+
+
+# ---------------------------------------------------------------------- create / dispatch
+def _requester(requested_by: Any) -> tuple[Any, str]:
+    label, user = registry_services.actor_label(requested_by)
+    return user, label
+
+
+def training_run_create(
+    *, tenant, trigger: str, requested_by: Any = None, dispatch: bool = True
+) -> TrainingRun:
+    """Queue a training run for ``tenant``; the task is sent when the transaction commits.
+
+    Raises :class:`TrainingConflictError` (API: 409) when the tenant already has a queued or
+    running run. ``requested_by``: a user, an API key, a label or ``None`` (system).
+    """
+    if trigger not in Trigger.values:
+        raise TrainingError(f"unknown trigger {trigger!r}; one of {', '.join(Trigger.values)}")
+    user, label = _requester(requested_by)
+    try:
+        with transaction.atomic():
+            type(tenant).objects.select_for_update().filter(pk=tenant.pk).first()
+            existing = TrainingRun.objects.filter(
+                tenant=tenant, status__in=TrainingRun.IN_PROGRESS
+            ).first()
+            if existing is not None:
+                raise _conflict(existing)
+            run = TrainingRun.objects.create(
+                tenant=tenant,
+                trigger=trigger,
+                requested_by=user,
+                requested_by_label=label,
+                status=Status.QUEUED,
+            )
+            if dispatch:
+                run_id = run.pk
+                transaction.on_commit(lambda: training_run_dispatch(run_id=run_id))
+    except IntegrityError as exc:  # lost a race the row lock did not cover
+        existing = TrainingRun.objects.filter(
+            tenant=tenant, status__in=TrainingRun.IN_PROGRESS
+        ).first()
+        if existing is None:
+            raise
+        raise _conflict(existing) from exc
+    return run
+
+
+def _conflict(existing: TrainingRun) -> TrainingConflictError:
+    return TrainingConflictError(
+        f"tenant already has a {existing.status} training run (id {existing.pk}); "
+        "wait for it to finish",
+        details={"run_id": existing.pk, "status": existing.status},
+    )
+
+
+def _queue_for_tenant(tenant_id: int) -> str | None:
+    try:
+        from m6rec.ops.queues import queue_for
+    except ImportError:
+        return None
+    from m6rec.catalog.models import Interaction
+
+    return queue_for(Interaction.objects.filter(tenant_id=tenant_id).count())
+
+
+def _queue_name(interaction_count: int) -> str | None:
+    try:
+        from m6rec.ops.queues import queue_for
+    except ImportError:
+        return None
+    return queue_for(interaction_count)
+
+
+def training_run_dispatch(*, run_id: int) -> None:
+    """Send ``train_tenant(run_id)`` to the broker (the queue picked by ``ops.queues``)."""
+    from m6rec.training.tasks import train_tenant
+
+    run = TrainingRun.objects.filter(pk=run_id).only("tenant_id", "status").first()
+    if run is None or run.status != Status.QUEUED:
+        return
+    queue = _queue_for_tenant(run.tenant_id) if _setting("M6REC_TRAINING_ROUTING", True) else None
+    TrainingRun.objects.filter(pk=run_id).update(dispatched_at=timezone.now())
+    if queue:
+        train_tenant.apply_async(args=[run_id], queue=queue)
+    else:
+        train_tenant.delay(run_id)
+
+
+def training_run_cancel(*, run: TrainingRun, actor: Any = None) -> TrainingRun:
+    """Cancel a queued or running run (a running one stops at its next progress report)."""
+    _, label = _requester(actor)
+    now = timezone.now()
+    TrainingRun.objects.filter(pk=run.pk, status__in=TrainingRun.IN_PROGRESS).update(
+        status=Status.CANCELLED,
+        finished_at=now,
+        error_message=f"cancelled by {label}",
+    )
+    run.refresh_from_db()
+    return run
+
+
+# ---------------------------------------------------------------------- progress
+# overall percent at the start and end of each stage (engine stages in between)
+STAGE_SPANS: dict[str, tuple[float, float]] = {
+    "data": (0.0, 6.0),
+    "features": (6.0, 10.0),
+    "split": (10.0, 12.0),
+    "tune:ease": (12.0, 22.0),
+    "tune:mf": (22.0, 40.0),
+    "fusion": (40.0, 68.0),
+    "compression": (68.0, 78.0),
+    "refit": (78.0, 92.0),
+    "bundle": (92.0, 96.0),
+    "registering": (96.0, 99.0),
+}
+
+
+class ProgressReporter:
+    """``progress(stage, fraction)`` callback that writes ``stage``/``progress`` to the run at
+    most every ``M6REC_PROGRESS_INTERVAL`` seconds (and on every stage change). Raises
+    :class:`RunCancelled` once the run is no longer ``running`` (cancelled elsewhere)."""
+
+    def __init__(self, run_id: int, *, interval: float | None = None) -> None:
+        self.run_id = run_id
+        self.interval = _setting("M6REC_PROGRESS_INTERVAL", 1.0) if interval is None else interval
+        self.stage = ""
+        self.percent = 0.0
+        self._written = 0.0
+        self.stage_started: dict[str, float] = {}
+        self.lock_lost = False
+
+    def __call__(self, stage: str, fraction: float) -> None:
+        if self.lock_lost:
+            raise TrainingError("lost the tenant's training lock (expired); aborting this run")
+        lo, hi = STAGE_SPANS.get(stage, (self.percent, self.percent))
+        percent = max(self.percent, lo + (hi - lo) * min(max(float(fraction), 0.0), 1.0))
+        changed = stage != self.stage
+        if changed:
+            self.stage_started.setdefault(stage, time.monotonic())
+        self.stage, self.percent = stage, min(percent, 99.0)
+        now = time.monotonic()
+        if changed or now - self._written >= self.interval:
+            self._written = now
+            self.write()
+
+    def write(self) -> None:
+        updated = TrainingRun.objects.filter(pk=self.run_id, status=Status.RUNNING).update(
+            stage=self.stage[:64],
+            progress=round(self.percent, 1),
+            heartbeat_at=timezone.now(),
+        )
+        if not updated:
+            raise RunCancelled("the run was cancelled")
+
+    def heartbeat(self) -> None:
+        TrainingRun.objects.filter(pk=self.run_id, status=Status.RUNNING).update(
+            heartbeat_at=timezone.now()
+        )
+
+    def timings(self) -> dict[str, float]:
+        marks = sorted(self.stage_started.items(), key=lambda kv: kv[1])
+        out = {}
+        for (name, start), nxt in zip(marks, [*marks[1:], (None, time.monotonic())], strict=True):
+            out[name] = round(nxt[1] - start, 3)
+        return out
+
+
+# ---------------------------------------------------------------------- execute
+class Outcome(StrEnum):
+    DONE = "done"  # ran (succeeded, failed or cancelled)
+    NOOP = "noop"  # not queued (already handled, cancelled) or missing
+    LOCKED = "locked"  # another process holds the tenant's lock: try again later
+
+
+def _max_attempts() -> int:
+    return int(_setting("M6REC_TRAINING_MAX_ATTEMPTS", 2))
+
+
+def training_run_execute(*, run_id: int, overrides: dict | None = None) -> Outcome:
+    """Execute a queued run (the body of the Celery task). Idempotent: a run that is not
+    queued is left alone, except a ``running`` run whose worker died (the lock is free):
+    it is restarted while attempts remain, else failed. ``overrides``: engine TrainConfig
+    fields for this run only (e.g. ``{"time_budget_s": 20}``)."""
+    run = TrainingRun.objects.select_related("tenant").filter(pk=run_id).first()
+    if run is None or run.status not in TrainingRun.IN_PROGRESS:
+        return Outcome.NOOP
+    lock = TenantTrainingLock(run.tenant_id)
+    if not lock.acquire():
+        logger.info("run %s: tenant %s is locked by another worker", run_id, run.tenant_id)
+        return Outcome.LOCKED
+    try:
+        now = timezone.now()
+        claim = {
+            "status": Status.RUNNING,
+            "started_at": now,
+            "heartbeat_at": now,
+            "finished_at": None,
+            "attempts": F("attempts") + 1,
+            "worker": f"{socket.gethostname()}"[:200],
+            "stage": "starting",
+            "progress": 0.0,
+        }
+        if not TrainingRun.objects.filter(pk=run_id, status=Status.QUEUED).update(**claim):
+            run.refresh_from_db()
+            if run.status != Status.RUNNING:
+                return Outcome.NOOP
+            # we hold the lock, so the worker that set "running" is gone
+            if run.attempts >= _max_attempts():
+                _finish_failed(
+                    run_id,
+                    f"worker lost mid-run after {run.attempts} attempt(s) (killed or timed "
+                    "out); not retried",
+                )
+                return Outcome.DONE
+            TrainingRun.objects.filter(pk=run_id, status=Status.RUNNING).update(**claim)
+        run.refresh_from_db()
+        _execute_claimed(run, lock, overrides=overrides)
+        return Outcome.DONE
+    finally:
+        lock.release()
+
+
+def _finish_failed(run_id: int, message: str, *, timings: dict | None = None) -> None:
+    fields: dict[str, Any] = {
+        "status": Status.FAILED,
+        "finished_at": timezone.now(),
+        "error_message": message[:10_000],
+    }
+    if timings is not None:
+        fields["timings"] = timings
+    TrainingRun.objects.filter(pk=run_id, status=Status.RUNNING).update(**fields)
+
+
+def _observe(seconds: float, outcome: str, queue: str | None) -> None:
+    try:
+        from m6rec.ops.metrics import observe_training
+    except ImportError:
+        return
+    try:
+        observe_training(seconds=seconds, outcome=outcome, queue=queue)
+    except Exception:  # noqa: BLE001 - metrics never break training
+        logger.exception("observe_training failed")
+
+
+def _tenant_domain(tenant):
+    try:
+        from m6rec.plugins.registry import get_domain
+    except ImportError:
+        return None
+    try:
+        return get_domain(tenant.domain)
+    except Exception as exc:  # noqa: BLE001 - UnknownDomainError and friends
+        raise TrainingError(
+            f'tenant "{tenant.slug}": domain plugin "{tenant.domain}" is not available: {exc}'
+        ) from exc
+
+
+def _execute_claimed(
+    run: TrainingRun, lock: TenantTrainingLock, *, overrides: dict | None = None
+) -> None:
+    from engine.pipeline import train_bundle
+    from m6rec.training.dataset import load_tenant_dataset
+
+    tenant = run.tenant
+    reporter = ProgressReporter(run.pk)
+    started = time.monotonic()
+    staging: Path | None = None
+    published_uri: str | None = None
+    queue = None
+    timings: dict[str, float] = {}
+    try:
+        with Heartbeat(lock, reporter.heartbeat) as heartbeat:
+
+            def progress(stage: str, fraction: float) -> None:
+                reporter.lock_lost = heartbeat.lost
+                reporter(stage, fraction)
+
+            domain = _tenant_domain(tenant)
+            progress("data", 0.0)
+            dataset = load_tenant_dataset(tenant=tenant, domain=domain, progress=progress)
+            TrainingRun.objects.filter(pk=run.pk).update(
+                data_counts=dataset.counts, interactions_seen=dataset.interactions_total
+            )
+            queue = _queue_name(dataset.interactions_total)
+            staging = storage.bundle_staging_dir(tenant_slug=tenant.slug, label=f"run{run.pk}")
+            bundle_dir = staging / "bundle"
+            manifest = train_bundle(
+                dataset.data,
+                bundle_dir,
+                item_features=dataset.item_features,
+                user_features=dataset.user_features,
+                config=train_config_for(tenant=tenant, overrides=overrides),
+                progress=progress,
+            )
+            progress("registering", 0.0)
+        timings = {**reporter.timings(), "engine": manifest.get("timings_s", {})}
+        with transaction.atomic():
+            type(tenant).objects.select_for_update().get(pk=tenant.pk)
+            current = TrainingRun.objects.select_for_update().get(pk=run.pk)
+            if current.status != Status.RUNNING:
+                raise RunCancelled("the run was cancelled before registration")
+            number = registry_services.version_next_number(tenant=tenant)
+            manifest_sha = storage.manifest_sha256(bundle_dir)
+            published_uri = storage.bundle_publish(
+                staging_dir=bundle_dir, tenant_slug=tenant.slug, number=number
+            )
+            version = registry_services.version_create(
+                tenant=tenant,
+                number=number,
+                bundle_uri=published_uri,
+                bundle_sha256=manifest_sha,
+                metrics=manifest.get("metrics", {}),
+                hyperparameters=manifest.get("hyperparameters", {}),
+                data_counts={**dataset.counts, **(manifest.get("data") or {})},
+                run=current,
+            )
+            decision = registry_services.version_apply_gate(version=version)
+            timings["total"] = round(time.monotonic() - started, 3)
+            current.status = Status.SUCCEEDED
+            current.version = version
+            current.stage = "done"
+            current.progress = 100.0
+            current.finished_at = timezone.now()
+            current.timings = timings
+            current.gate_decision = ("promoted: " if decision.promoted else "kept: ") + (
+                decision.reason
+            )
+            current.save(
+                update_fields=[
+                    "status",
+                    "version",
+                    "stage",
+                    "progress",
+                    "finished_at",
+                    "timings",
+                    "gate_decision",
+                ]
+            )
+        published_uri = None  # committed: the bundle belongs to the version now
+        logger.info(
+            "run %s: tenant %s v%s registered (%s)",
+            run.pk,
+            tenant.slug,
+            version.number,
+            current.gate_decision,
+        )
+        _observe(time.monotonic() - started, "succeeded", queue)
+    except BaseException as exc:
+        timings = timings or reporter.timings()
+        timings["total"] = round(time.monotonic() - started, 3)
+        if published_uri is not None:
+            storage.bundle_discard(uri=published_uri)
+        if isinstance(exc, RunCancelled):
+            TrainingRun.objects.filter(pk=run.pk).update(timings=timings)
+            _observe(time.monotonic() - started, "cancelled", queue)
+            logger.info("run %s cancelled", run.pk)
+            return
+        if isinstance(exc, TrainingError):
+            message = exc.message
+        elif isinstance(exc, Exception):
+            message = f"{type(exc).__name__}: {exc}"
+        else:
+            message = f"interrupted ({type(exc).__name__}): the worker shut down mid-run"
+        _finish_failed(run.pk, message, timings=timings)
+        _observe(time.monotonic() - started, "failed", queue)
+        logger.warning("run %s failed: %s", run.pk, message, exc_info=isinstance(exc, Exception))
+        if not isinstance(exc, Exception):
+            raise
+    finally:
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+# ---------------------------------------------------------------------- sweep / schedule
+def training_run_sweep_stuck(*, now=None) -> list[int]:
+    """Fail runs left ``running`` by a dead worker; re-send runs that stayed ``queued``.
+
+    A running run is stuck when its heartbeat is older than the lock timeout and nobody holds
+    the tenant's lock. A queued run is re-dispatched when it was sent more than
+    ``M6REC_TRAINING_REDISPATCH_AFTER`` seconds ago (duplicates are no-ops). Returns the ids
+    of the runs it failed.
+    """
+    now = now or timezone.now()
+    stale = now - timedelta(seconds=lock_timeout())
+    failed: list[int] = []
+    running = TrainingRun.objects.filter(status=Status.RUNNING, heartbeat_at__lt=stale)
+    for run in running.only("pk", "tenant_id", "heartbeat_at"):
+        if lock_is_held(run.tenant_id):
+            continue
+        updated = TrainingRun.objects.filter(
+            pk=run.pk, status=Status.RUNNING, heartbeat_at=run.heartbeat_at
+        ).update(
+            status=Status.FAILED,
+            finished_at=now,
+            error_message=(
+                f"worker lost: no heartbeat since {run.heartbeat_at:%Y-%m-%d %H:%M:%S} UTC "
+                "and the tenant lock expired (worker killed?); start a new run"
+            ),
+        )
+        if updated:
+            failed.append(run.pk)
+            logger.warning("run %s failed by the sweep (worker lost)", run.pk)
+    redispatch_after = timedelta(seconds=_setting("M6REC_TRAINING_REDISPATCH_AFTER", 900))
+    queued = TrainingRun.objects.filter(status=Status.QUEUED, created_at__lt=now - redispatch_after)
+    for run_id, dispatched_at in queued.values_list("pk", "dispatched_at"):
+        if dispatched_at is None or dispatched_at < now - redispatch_after:
+            training_run_dispatch(run_id=run_id)
+    return failed
+
+
+def _positive_number(value: Any) -> float | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if number > 0 else None
+
+
+def training_schedule_due(*, now=None) -> list[TrainingRun]:
+    """Queue runs for active tenants that are due: ``config["train_every_hours"]`` since
+    their last run, or ``config["train_after_new_interactions"]`` new interactions since the
+    last run read its data. Tenants with a run in progress or without data are skipped."""
+    from m6rec.catalog.models import Interaction
+    from m6rec.tenants.models import Tenant
+    from m6rec.training.selectors import run_get_last
+
+    now = now or timezone.now()
+    failure_backoff = float(_setting("M6REC_TRAINING_FAILURE_BACKOFF", 3600))
+    queued: list[TrainingRun] = []
+    for tenant in Tenant.objects.filter(active=True):
+        config = tenant.config or {}
+        every = _positive_number(config.get("train_every_hours"))
+        threshold = _positive_number(config.get("train_after_new_interactions"))
+        if every is None and threshold is None:
+            continue
+        if TrainingRun.objects.filter(tenant=tenant, status__in=TrainingRun.IN_PROGRESS).exists():
+            continue
+        count = Interaction.objects.filter(tenant=tenant).count()
+        if count == 0:
+            continue
+        last = run_get_last(tenant=tenant)
+        if (
+            last is not None
+            and last.status == Status.FAILED
+            and last.created_at > now - timedelta(seconds=failure_backoff)
+        ):
+            continue  # do not hammer a tenant whose last run failed
+        trigger = None
+        if every is not None and (last is None or last.created_at <= now - timedelta(hours=every)):
+            trigger = Trigger.SCHEDULE
+        elif threshold is not None:
+            seen = last.interactions_seen if last is not None else 0
+            if count - seen >= threshold:
+                trigger = Trigger.THRESHOLD
+        if trigger is None:
+            continue
+        try:
+            queued.append(training_run_create(tenant=tenant, trigger=trigger))
+        except TrainingConflictError:
+            continue
+    return queued
+
+
+def training_run_sync(
+    *,
+    tenant,
+    requested_by: Any = None,
+    trigger: str = Trigger.COMMAND,
+    overrides: dict | None = None,
+) -> TrainingRun:
+    """Create a run and execute it in this process (management command, quick start)."""
+    run = training_run_create(
+        tenant=tenant, trigger=trigger, requested_by=requested_by, dispatch=False
+    )
+    training_run_execute(run_id=run.pk, overrides=overrides)
+    run.refresh_from_db()
+    return run
