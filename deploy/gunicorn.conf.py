@@ -37,7 +37,9 @@ pidfile = _env("GUNICORN_PIDFILE") or None
 
 # Logs: JSON lines to stderr like the application's; access log off unless asked for (the
 # request-latency histogram and the application logs cover it).
-accesslog = "-" if _env("GUNICORN_ACCESS_LOG", "0") == "1" else None
+_access = _env("GUNICORN_ACCESS_LOG", "0") == "1"
+accesslog = "-" if _access else None
+access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms request_id=%({x-request-id}o)s'
 errorlog = "-"
 loglevel = _env("GUNICORN_LOG_LEVEL", "info")
 if _env("M6REC_LOG_JSON", "1") != "0":
@@ -50,7 +52,11 @@ if _env("M6REC_LOG_JSON", "1") != "0":
         },
         "loggers": {
             "gunicorn.error": {"handlers": ["console"], "level": "INFO", "propagate": False},
-            "gunicorn.access": {"handlers": ["console"], "level": "INFO", "propagate": False},
+            "gunicorn.access": {
+                "handlers": ["console"],
+                "level": "INFO" if _access else "WARNING",
+                "propagate": False,
+            },
         },
     }
 

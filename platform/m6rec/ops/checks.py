@@ -11,9 +11,15 @@ from django.db import connections
 
 from .metrics import _redis_client
 
-# Where the serving app (issue #4) may expose its model cache state: the first module found
-# that defines ``cache_state() -> dict`` is reported under "model_cache". Absent: not reported.
-MODEL_CACHE_PROVIDERS = ("m6rec.serving.cache", "m6rec.serving.services", "m6rec.serving")
+# Where the serving app may expose its model cache state: the first module found that defines
+# ``cache_state() -> dict``, or a ``model_cache`` object with ``stats() -> dict``, is reported
+# under "model_cache" (informational). Absent: not reported.
+MODEL_CACHE_PROVIDERS = (
+    "m6rec.serving.loading",
+    "m6rec.serving.cache",
+    "m6rec.serving.services",
+    "m6rec.serving",
+)
 
 
 def _timed(fn: Callable[[], dict | None]) -> dict:
@@ -52,6 +58,8 @@ def model_cache_state() -> dict | None:
         except ImportError:
             continue
         state = getattr(module, "cache_state", None)
+        if not callable(state):
+            state = getattr(getattr(module, "model_cache", None), "stats", None)
         if callable(state):
             return _timed(lambda state=state: {"state": state()})
     return None

@@ -7,13 +7,14 @@ the environment documented in docs/production.md.
 """
 
 import os
+from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
 from m6rec.ops.jsonlog import build_logging
 
 from .base import *  # noqa: F403
-from .base import DATABASES, env
+from .base import DATABASES, MEDIA_ROOT, env
 
 _DOCS = "see docs/production.md ('Environment')"
 
@@ -77,24 +78,32 @@ CACHES = {
 }
 
 # --- static files (whitenoise) and bundle storage -----------------------------------------
-_BUNDLE_STORAGE = env("M6REC_BUNDLE_STORAGE", default="filesystem")
-if _BUNDLE_STORAGE == "filesystem":
-    _default_storage = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
-elif _BUNDLE_STORAGE == "s3":  # needs `pip install "django-storages[s3]"` (docs/production.md)
-    _default_storage = {
-        "BACKEND": "storages.backends.s3.S3Storage",
-        "OPTIONS": {
-            "bucket_name": env("M6REC_S3_BUCKET"),
-            "endpoint_url": env("M6REC_S3_ENDPOINT_URL", default=None),
-            "location": env("M6REC_S3_PREFIX", default="bundles"),
-        },
-    }
-else:
-    raise ImproperlyConfigured(f"M6REC_BUNDLE_STORAGE must be filesystem or s3 ({_DOCS}).")
+# Bundles live under MEDIA_ROOT (a volume shared by web and workers), or in object storage:
+# M6REC_BUNDLE_BACKEND=s3 adds a "bundles" storage (django-storages, `pip install
+# "django-storages[s3]"`; credentials from the usual AWS_* variables or the pod's role) that
+# m6rec.registry.storage uploads to; each process fetches bundles into M6REC_BUNDLE_CACHE_DIR.
 STORAGES = {
-    "default": _default_storage,
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
+_BUNDLE_BACKEND = env("M6REC_BUNDLE_BACKEND", default="filesystem")
+if _BUNDLE_BACKEND == "s3":
+    STORAGES["bundles"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": _required("M6REC_S3_BUCKET", "the bucket that holds model bundles"),
+            "endpoint_url": env("M6REC_S3_ENDPOINT_URL", default=None),
+            "region_name": env("M6REC_S3_REGION", default=None),
+            "location": env("M6REC_S3_PREFIX", default="m6rec"),
+            "file_overwrite": True,
+        },
+    }
+    M6REC_BUNDLE_STORAGE = "bundles"
+    M6REC_BUNDLE_CACHE_DIR = env.path(
+        "M6REC_BUNDLE_CACHE_DIR", default=str(Path(MEDIA_ROOT) / "cache")
+    )
+elif _BUNDLE_BACKEND != "filesystem":
+    raise ImproperlyConfigured(f"M6REC_BUNDLE_BACKEND must be filesystem or s3 ({_DOCS}).")
 
 # --- logs: one JSON object per line, with the request id ----------------------------------
 LOGGING = build_logging(
