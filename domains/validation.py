@@ -32,8 +32,11 @@ def validator_for(schema: Mapping[str, Any]) -> Draft202012Validator:
 def _field_of(error: ValidationError) -> list[str]:
     """Dotted field path(s) an error belongs to; a missing required property names itself."""
     path = ".".join(str(p) for p in error.absolute_path)
-    if error.validator == "required" and isinstance(error.instance, Mapping):
-        missing = [k for k in error.validator_value if k not in error.instance]
+    if error.validator in ("required", "dependentRequired") and isinstance(error.instance, Mapping):
+        wanted = error.validator_value
+        if isinstance(wanted, Mapping):  # dependentRequired: {present: [also required]}
+            wanted = [d for k, deps in wanted.items() if k in error.instance for d in deps]
+        missing = [k for k in wanted if k not in error.instance]
         return [f"{path}.{k}" if path else k for k in missing] or [path or NON_FIELD]
     if error.validator == "additionalProperties" and isinstance(error.instance, Mapping):
         allowed = set(error.schema.get("properties", {}))
@@ -45,6 +48,8 @@ def _field_of(error: ValidationError) -> list[str]:
 def _message_of(error: ValidationError) -> str:
     if error.validator == "required":
         return "This field is required."
+    if error.validator == "dependentRequired":
+        return error.message.replace("is a dependency of", "is required with")
     if error.validator == "additionalProperties":
         return "Unknown field."
     return error.message
