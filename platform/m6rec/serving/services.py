@@ -230,10 +230,11 @@ def recommend_for_user(
     model = get_serving_model(tenant)
     if model is not None:
         rec = model.recommender
-        strategy = rec.strategy_for(user_id, history)
-        if strategy == MODEL:
+        # no stored interactions: the trained vector for a known user, popularity otherwise
+        fold_in = history or None
+        if rec.strategy_for(user_id, fold_in) == MODEL:
             fetch = _model_fetch(
-                rec.recommend, ctx, user_id=user_id, exclude_seen=exclude_seen, history=history
+                rec.recommend, ctx, user_id=user_id, exclude_seen=exclude_seen, history=fold_in
             )
             items = _finish(ctx, fetch, k=k, exclude=excluded, user=user, history=records)
             return _observe(
@@ -266,23 +267,18 @@ def recommend_for_items(
     records = [InteractionRecord(user_id="", item_id=i, type="view") for i in recent]
     model = get_serving_model(tenant)
     if model is not None and recent:
-        usable = (
-            [i for i in recent if model.recommender.knows_item(i)]
-            if hasattr(model.recommender, "knows_item")
-            else recent
-        )
-        if usable:
-            fetch = _model_fetch(model.recommender.recommend_from_items, ctx, item_ids=usable)
+        rec = model.recommender
+        if rec.strategy_for(None, [(i, 1.0) for i in recent]) == MODEL:
+            fetch = _model_fetch(rec.recommend_from_items, ctx, item_ids=recent)
             items = _finish(ctx, fetch, k=k, exclude=excluded, history=records)
-            if items:
-                return _observe(
-                    Recommendations(
-                        items=items,
-                        model_version=model.version,
-                        strategy=MODEL,
-                        cache_hit=model.cache_hit,
-                    )
+            return _observe(
+                Recommendations(
+                    items=items,
+                    model_version=model.version,
+                    strategy=MODEL,
+                    cache_hit=model.cache_hit,
                 )
+            )
     return _observe(_popularity(ctx, model, k=k, exclude=excluded, history=records))
 
 
@@ -306,23 +302,21 @@ def recommend_similar(*, tenant, item_id: str, k: int = 10) -> Recommendations:
     excluded = {item_id}
     if model is not None:
         rec = model.recommender
-        knows = rec.knows_item(item_id) if hasattr(rec, "knows_item") else True
-        if knows:
 
-            def fetch(n: int, excl: frozenset[str]) -> list[tuple[str, float]]:
-                got = rec.similar_items(item_id, k=n + len(excl), allowed_items=ctx.allowed)
-                return [(i, s) for i, s in got if i not in excl][:n]
+        def fetch(n: int, excl: frozenset[str]) -> list[tuple[str, float]]:
+            got = rec.similar_items(item_id, k=n + len(excl), allowed_items=ctx.allowed)
+            return [(i, s) for i, s in got if i not in excl][:n]
 
+        if rec.similar_items(item_id, k=1):  # the model knows the item
             items = _finish(ctx, fetch, k=k, exclude=excluded)
-            if items:
-                return _observe(
-                    Recommendations(
-                        items=items,
-                        model_version=model.version,
-                        strategy=MODEL,
-                        cache_hit=model.cache_hit,
-                    )
+            return _observe(
+                Recommendations(
+                    items=items,
+                    model_version=model.version,
+                    strategy=MODEL,
+                    cache_hit=model.cache_hit,
                 )
+            )
     return _observe(_popularity(ctx, model, k=k, exclude=excluded))
 
 
