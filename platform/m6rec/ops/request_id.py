@@ -15,7 +15,7 @@ HEADER = "X-Request-ID"
 META_KEY = "HTTP_X_REQUEST_ID"
 # Accept what common proxies and clients generate (uuids, hex, base64url, dotted/colon ids);
 # anything else (too long, spaces, control characters) is replaced, never echoed or logged.
-_VALID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:\-]{0,127}$")
+_VALID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:=\-]{0,127}$")
 
 _request_id: ContextVar[str | None] = ContextVar("m6rec_request_id", default=None)
 
