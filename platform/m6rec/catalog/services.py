@@ -12,7 +12,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
-from m6rec.catalog.models import EndUser, Interaction, Item
+from m6rec.catalog.models import EndUser, Item
 from m6rec.common.errors import BatchValidationError
 from m6rec.tenants.models import Tenant, UnknownRefs
 
@@ -163,37 +163,33 @@ def _insert_interactions_pg(*, tenant: Tenant, rows, users, items) -> int:
         return cursor.rowcount
 
 
-def _insert_interactions_generic(*, tenant: Tenant, rows, users, items) -> int:
-    event_ids = [r["event_id"] for r in rows if r["event_id"] is not None]
-    stored: set[str] = set()
-    for chunk in _in_chunks(list(dict.fromkeys(event_ids))):
-        stored.update(
-            Interaction.objects.filter(tenant=tenant, event_id__in=chunk).values_list(
-                "event_id", flat=True
-            )
+_SQLITE_INSERT = """
+INSERT OR IGNORE INTO catalog_interaction
+    (tenant_id, user_id, item_id, type, value, timestamp, event_id, created_at)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
+"""
+
+
+def _insert_interactions_sqlite(*, tenant: Tenant, rows, users, items) -> int:
+    """SQLite (quick start): one executemany; OR IGNORE skips stored event ids."""
+    adapt = connection.ops.adapt_datetimefield_value
+    now = adapt(timezone.now())
+    params = [
+        (
+            tenant.pk,
+            users[r["user_id"]],
+            items[r["item_id"]],
+            r["type"],
+            r["value"],
+            adapt(r["timestamp"]),
+            r["event_id"],
+            now,
         )
-    now = timezone.now()
-    objs = []
-    for r in rows:
-        event_id = r["event_id"]
-        if event_id is not None:
-            if event_id in stored:
-                continue
-            stored.add(event_id)  # a repeat within the batch is a duplicate too
-        objs.append(
-            Interaction(
-                tenant=tenant,
-                user_id=users[r["user_id"]],
-                item_id=items[r["item_id"]],
-                type=r["type"],
-                value=r["value"],
-                timestamp=r["timestamp"],
-                event_id=event_id,
-                created_at=now,
-            )
-        )
-    Interaction.objects.bulk_create(objs, batch_size=2000, ignore_conflicts=True)
-    return len(objs)
+        for r in rows
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(_SQLITE_INSERT, params)
+        return cursor.rowcount
 
 
 @transaction.atomic
@@ -224,7 +220,7 @@ def interactions_ingest(
     if connection.vendor == "postgresql":
         created = _insert_interactions_pg(tenant=tenant, rows=rows, users=users, items=items)
     else:
-        created = _insert_interactions_generic(tenant=tenant, rows=rows, users=users, items=items)
+        created = _insert_interactions_sqlite(tenant=tenant, rows=rows, users=users, items=items)
     return {
         "received": len(rows),
         "created": created,
