@@ -57,14 +57,14 @@ def train_config_for(*, tenant, overrides: dict | None = None):
     from engine.pipeline import TrainConfig
 
     known = {f.name: f for f in dataclasses.fields(TrainConfig)}
-    overrides: dict[str, Any] = {}
+    merged: dict[str, Any] = {}
     tenant_training = (tenant.config or {}).get("training") or {}
     sources = (_setting("M6REC_TRAIN_CONFIG", {}) or {}, tenant_training, overrides or {})
     for source in sources:
         for key, value in dict(source).items():
             if key in known:
-                overrides[key] = tuple(value) if isinstance(value, list) else value
-    return TrainConfig(**overrides)
+                merged[key] = tuple(value) if isinstance(value, list) else value
+    return TrainConfig(**merged)
 
 
 # ---------------------------------------------------------------------- create / dispatch
@@ -187,8 +187,9 @@ class ProgressReporter:
     most every ``M6REC_PROGRESS_INTERVAL`` seconds (and on every stage change). Raises
     :class:`RunCancelled` once the run is no longer ``running`` (cancelled elsewhere)."""
 
-    def __init__(self, run_id: int, *, interval: float | None = None) -> None:
+    def __init__(self, run_id: int, *, interval: float | None = None, listener=None) -> None:
         self.run_id = run_id
+        self.listener = listener
         self.interval = _setting("M6REC_PROGRESS_INTERVAL", 1.0) if interval is None else interval
         self.stage = ""
         self.percent = 0.0
@@ -205,6 +206,8 @@ class ProgressReporter:
         if changed:
             self.stage_started.setdefault(stage, time.monotonic())
         self.stage, self.percent = stage, min(percent, 99.0)
+        if self.listener is not None:
+            self.listener(self.stage, self.percent)
         now = time.monotonic()
         if changed or now - self._written >= self.interval:
             self._written = now
@@ -226,10 +229,10 @@ class ProgressReporter:
 
     def timings(self) -> dict[str, float]:
         marks = sorted(self.stage_started.items(), key=lambda kv: kv[1])
-        out = {}
-        for (name, start), nxt in zip(marks, [*marks[1:], (None, time.monotonic())], strict=True):
-            out[name] = round(nxt[1] - start, 3)
-        return out
+        if not marks:
+            return {}
+        ends = [start for _, start in marks[1:]] + [time.monotonic()]
+        return {name: round(end - start, 3) for (name, start), end in zip(marks, ends, strict=True)}
 
 
 # ---------------------------------------------------------------------- execute
@@ -243,11 +246,14 @@ def _max_attempts() -> int:
     return int(_setting("M6REC_TRAINING_MAX_ATTEMPTS", 2))
 
 
-def training_run_execute(*, run_id: int, overrides: dict | None = None) -> Outcome:
+def training_run_execute(
+    *, run_id: int, overrides: dict | None = None, on_progress=None
+) -> Outcome:
     """Execute a queued run (the body of the Celery task). Idempotent: a run that is not
     queued is left alone, except a ``running`` run whose worker died (the lock is free):
     it is restarted while attempts remain, else failed. ``overrides``: engine TrainConfig
-    fields for this run only (e.g. ``{"time_budget_s": 20}``)."""
+    fields for this run only (e.g. ``{"time_budget_s": 20}``). ``on_progress(stage, percent)``
+    is called on every progress report (e.g. a progress bar)."""
     run = TrainingRun.objects.select_related("tenant").filter(pk=run_id).first()
     if run is None or run.status not in TrainingRun.IN_PROGRESS:
         return Outcome.NOOP
@@ -281,7 +287,7 @@ def training_run_execute(*, run_id: int, overrides: dict | None = None) -> Outco
                 return Outcome.DONE
             TrainingRun.objects.filter(pk=run_id, status=Status.RUNNING).update(**claim)
         run.refresh_from_db()
-        _execute_claimed(run, lock, overrides=overrides)
+        _execute_claimed(run, lock, overrides=overrides, on_progress=on_progress)
         return Outcome.DONE
     finally:
         lock.release()
@@ -323,13 +329,13 @@ def _tenant_domain(tenant):
 
 
 def _execute_claimed(
-    run: TrainingRun, lock: TenantTrainingLock, *, overrides: dict | None = None
+    run: TrainingRun, lock: TenantTrainingLock, *, overrides: dict | None = None, on_progress=None
 ) -> None:
     from engine.pipeline import train_bundle
     from m6rec.training.dataset import load_tenant_dataset
 
     tenant = run.tenant
-    reporter = ProgressReporter(run.pk)
+    reporter = ProgressReporter(run.pk, listener=on_progress)
     started = time.monotonic()
     staging: Path | None = None
     published_uri: str | None = None

@@ -6,8 +6,6 @@ with ``--sync`` it runs in this process with a progress bar and prints the resul
 
 from __future__ import annotations
 
-import threading
-
 from django.core.management.base import BaseCommand, CommandError
 
 from m6rec.tenants.models import Tenant
@@ -67,37 +65,21 @@ class Command(BaseCommand):
         )
 
     def _run_with_progress(self, run: TrainingRun, *, overrides, show: bool) -> None:
-        """Execute in a worker thread; the main thread polls the run row for the bar."""
-        from django.db import connection
+        if not show:
+            services.training_run_execute(run_id=run.pk, overrides=overrides)
+            return
+        from tqdm import tqdm
 
-        error: list[BaseException] = []
+        with tqdm(total=100, bar_format="{desc:<14}{bar}| {n:.0f}% [{elapsed}]") as bar:
 
-        def work():
-            try:
-                services.training_run_execute(run_id=run.pk, overrides=overrides)
-            except BaseException as exc:  # noqa: BLE001 - re-raised in the main thread
-                error.append(exc)
-            finally:
-                connection.close()
-
-        thread = threading.Thread(target=work, name="train", daemon=True)
-        thread.start()
-        if show:
-            from tqdm import tqdm
-
-            with tqdm(total=100, unit="%", bar_format="{l_bar}{bar}| {n:.0f}% [{elapsed}]") as bar:
-                while thread.is_alive():
-                    thread.join(timeout=0.5)
-                    current = TrainingRun.objects.filter(pk=run.pk).values("stage", "progress")
-                    row = current.first() or {}
-                    bar.set_description(row.get("stage") or "starting")
-                    bar.n = float(row.get("progress") or 0.0)
-                    bar.refresh()
-                final = TrainingRun.objects.filter(pk=run.pk).values("stage", "progress").first()
-                bar.n = float(final["progress"]) if final else bar.n
-                bar.set_description(final["stage"] if final else "")
+            def on_progress(stage: str, percent: float) -> None:
+                bar.set_description_str(stage, refresh=False)
+                bar.n = percent
                 bar.refresh()
-        else:
-            thread.join()
-        if error:
-            raise error[0]
+
+            services.training_run_execute(
+                run_id=run.pk, overrides=overrides, on_progress=on_progress
+            )
+            final = TrainingRun.objects.filter(pk=run.pk).values("stage", "progress").first()
+            if final:
+                on_progress(final["stage"], final["progress"])

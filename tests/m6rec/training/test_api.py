@@ -1,0 +1,59 @@
+"""Training API: POST /models/train (202, 409), GET /models/runs/{id} (tenant-scoped)."""
+
+import pytest
+
+from m6rec.training.models import TrainingRun
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _no_dispatch(monkeypatch):
+    from m6rec.training import services
+
+    sent = []
+    monkeypatch.setattr(services, "training_run_dispatch", lambda *, run_id: sent.append(run_id))
+    return sent
+
+
+def test_train_returns_queued_run_202(api, tenant):
+    response = api.post("/api/v1/models/train", {}, format="json")
+    assert response.status_code == 202, response.content
+    body = response.json()
+    assert body["status"] == "queued" and body["trigger"] == "api"
+    assert body["requested_by"] == "apikey:test" and body["version"] is None
+    run = TrainingRun.objects.get(pk=body["id"])
+    assert run.tenant == tenant
+
+
+def test_train_empty_body_is_accepted(api):
+    assert api.post("/api/v1/models/train").status_code == 202
+
+
+def test_second_train_request_is_409(api, tenant):
+    first = api.post("/api/v1/models/train", {}, format="json").json()
+    response = api.post("/api/v1/models/train", {}, format="json")
+    assert response.status_code == 409
+    error = response.json()["error"]
+    assert error["code"] == "training_in_progress"
+    assert error["details"] == {"run_id": first["id"], "status": "queued"}
+    assert TrainingRun.objects.filter(tenant=tenant).count() == 1
+
+
+def test_run_detail_and_list(api, tenant):
+    run_id = api.post("/api/v1/models/train", {}, format="json").json()["id"]
+    TrainingRun.objects.filter(pk=run_id).update(status="running", stage="tune:mf", progress=33.3)
+    body = api.get(f"/api/v1/models/runs/{run_id}").json()
+    assert (body["status"], body["stage"], body["progress"]) == ("running", "tune:mf", 33.3)
+    assert [r["id"] for r in api.get("/api/v1/models/runs").json()] == [run_id]
+
+
+def test_other_tenants_run_is_404_like_missing(api, other_api):
+    foreign = other_api.post("/api/v1/models/train", {}, format="json").json()["id"]
+    missing = api.get("/api/v1/models/runs/987654")
+    response = api.get(f"/api/v1/models/runs/{foreign}")
+    assert response.status_code == missing.status_code == 404
+    assert response.json()["error"]["code"] == missing.json()["error"]["code"] == "not_found"
+    assert api.get("/api/v1/models/runs").json() == []
+    # the other tenant's run does not block this tenant
+    assert api.post("/api/v1/models/train", {}, format="json").status_code == 202
