@@ -1,0 +1,51 @@
+"""deploy/gunicorn.conf.py: environment overrides and Prometheus multiprocess hooks."""
+
+import runpy
+import types
+from pathlib import Path
+
+CONF = Path(__file__).resolve().parents[2] / "deploy" / "gunicorn.conf.py"
+
+
+def load(monkeypatch, **env):
+    for key in ("WEB_CONCURRENCY", "GUNICORN_BIND", "GUNICORN_ACCESS_LOG", "M6REC_LOG_JSON"):
+        monkeypatch.delenv(key, raising=False)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    return runpy.run_path(str(CONF))
+
+
+def test_defaults(monkeypatch):
+    conf = load(monkeypatch)
+    assert conf["bind"] == "0.0.0.0:8000"
+    assert 1 <= conf["workers"] <= 8
+    assert conf["worker_class"] == "gthread"
+    assert conf["accesslog"] is None
+    formatter = conf["logconfig_dict"]["formatters"]["json"]["()"]
+    assert formatter == "m6rec.ops.jsonlog.JsonFormatter"
+
+
+def test_environment_overrides(monkeypatch):
+    conf = load(
+        monkeypatch,
+        WEB_CONCURRENCY="5",
+        GUNICORN_BIND="127.0.0.1:9000",
+        GUNICORN_ACCESS_LOG="1",
+        M6REC_LOG_JSON="0",
+    )
+    assert conf["workers"] == 5 and conf["bind"] == "127.0.0.1:9000"
+    assert conf["accesslog"] == "-"
+    assert "logconfig_dict" not in conf
+
+
+def test_multiprocess_directory_is_emptied_on_start_and_dead_workers_marked(monkeypatch, tmp_path):
+    prom = tmp_path / "prom"
+    prom.mkdir()
+    (prom / "counter_123.db").write_bytes(b"stale")
+    (prom / "gauge_livesum_999.db").write_bytes(b"")
+    conf = load(monkeypatch, PROMETHEUS_MULTIPROC_DIR=str(prom))
+    conf["on_starting"](server=None)
+    assert prom.is_dir() and list(prom.iterdir()) == []
+    (prom / "gauge_livesum_999.db").write_bytes(b"")
+    conf["child_exit"](server=None, worker=types.SimpleNamespace(pid=999))
+    assert not (prom / "gauge_livesum_999.db").exists()
