@@ -65,6 +65,13 @@ def event_id_for(*parts: str) -> str:
     return event_id
 
 
+def _number(raw: str, field: str) -> float:
+    try:
+        return v.clean_number(float(raw))
+    except ValueError:
+        raise RowError(f"{field} {raw[:40]!r} is not a finite number") from None
+
+
 def _timestamp(raw: str) -> datetime:
     raw = raw.strip()
     try:
@@ -107,19 +114,19 @@ def read_movielens(path: Path, *, type_: str) -> Iterator[dict[str, Any]]:
     """u.data (tab), ratings.dat (``::``) or ratings.csv (header): user, item, rating, time."""
     for lineno, fields in _movielens_lines(path):
         if len(fields) < 4:
-            raise ImportFileError(f"{path}:{lineno}: expected user, item, rating, timestamp")
+            raise ImportFileError(f"{path}, line {lineno}: expected user, item, rating, timestamp")
         user, item, rating, ts = (f.strip() for f in fields[:4])
         try:
             yield {
                 "user_id": v.clean_id(user),
                 "item_id": v.clean_id(item),
                 "type": type_,
-                "value": v.clean_number(float(rating)),
+                "value": _number(rating, "rating"),
                 "timestamp": _timestamp(ts),
                 "event_id": event_id_for(user, item, ts),
             }
         except (RowError, ValueError) as exc:
-            raise ImportFileError(f"{path}:{lineno}: {exc}") from exc
+            raise ImportFileError(f"{path}, line {lineno}: {exc}") from exc
 
 
 def read_generic_csv(path: Path, *, type_: str) -> Iterator[dict[str, Any]]:
@@ -131,7 +138,7 @@ def read_generic_csv(path: Path, *, type_: str) -> Iterator[dict[str, Any]]:
                 continue
             if len(fields) not in (4, 5):
                 raise ImportFileError(
-                    f"{path}:{lineno}: expected user_id,item_id,value,timestamp[,type]; "
+                    f"{path}, line {lineno}: expected user_id,item_id,value,timestamp[,type]; "
                     f"got {len(fields)} fields"
                 )
             user, item, value, ts = (f.strip() for f in fields[:4])
@@ -141,14 +148,14 @@ def read_generic_csv(path: Path, *, type_: str) -> Iterator[dict[str, Any]]:
                     "user_id": v.clean_id(user),
                     "item_id": v.clean_id(item),
                     "type": v.clean_type(row_type),
-                    "value": v.clean_number(float(value)) if value else 1.0,
+                    "value": _number(value, "value") if value else 1.0,
                     "timestamp": _timestamp(ts),
                     "event_id": event_id_for(user, item, ts)
                     if len(fields) == 4
                     else event_id_for(user, item, row_type, ts),
                 }
             except (RowError, ValueError) as exc:
-                raise ImportFileError(f"{path}:{lineno}: {exc}") from exc
+                raise ImportFileError(f"{path}, line {lineno}: {exc}") from exc
 
 
 def _movie(item_id: str, title: str, genres: list[str], year: int | None) -> dict[str, Any]:
