@@ -25,10 +25,12 @@ __all__ = [
     "popular_item_counts",
     "user_get",
     "user_history",
+    "user_seen_item_ids",
 ]
 
 HISTORY_LIMIT = 500
-"""At most this many of a user's latest interactions are folded in per request."""
+"""Default number of a user's latest interactions folded in per request
+(setting ``M6REC_SERVING_HISTORY_LIMIT``)."""
 
 HistoryRow = tuple[str, str, float, datetime]  # (item external id, type, value, timestamp)
 
@@ -52,6 +54,15 @@ def user_history(*, tenant, user_pk: int, limit: int = HISTORY_LIMIT) -> list[Hi
     )
     rows.reverse()
     return rows
+
+
+def user_seen_item_ids(*, tenant, user_pk: int) -> set[str]:
+    """Every item the user interacted with (for users with more than the history limit)."""
+    return set(
+        Interaction.objects.filter(tenant=tenant, user_id=user_pk)
+        .values_list("item__external_id", flat=True)
+        .distinct()
+    )
 
 
 def item_exists(*, tenant, item_id: str) -> bool:

@@ -18,6 +18,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
+
 from domains.records import Candidate, InteractionRecord, UserRecord
 from m6rec.plugins.registry import get_domain
 from m6rec.serving import selectors
@@ -220,12 +222,18 @@ def recommend_for_user(
     found = selectors.user_get(tenant=tenant, user_id=user_id)
     rows: list[selectors.HistoryRow] = []
     user: UserRecord | None = None
+    limit = 0
     if found is not None:
         user = UserRecord(user_id=user_id, properties=found[1])
-        rows = selectors.user_history(tenant=tenant, user_pk=found[0])
+        limit = int(getattr(settings, "M6REC_SERVING_HISTORY_LIMIT", selectors.HISTORY_LIMIT))
+        rows = selectors.user_history(tenant=tenant, user_pk=found[0], limit=limit)
     history = _weights(ctx, rows)
     records = _records(user_id, rows)
-    seen = {i for i, _ in history} if exclude_seen else set()
+    seen: set[str] = set()
+    if exclude_seen:
+        seen = {i for i, _ in history}
+        if found is not None and len(rows) >= limit:  # older interactions are seen too
+            seen |= selectors.user_seen_item_ids(tenant=tenant, user_pk=found[0])
     excluded = set(exclude) | seen
     model = get_serving_model(tenant)
     if model is not None:

@@ -62,6 +62,13 @@ def test_exclude_seen_false_may_return_seen_items(client_a):
     assert set(ids(r)) & seen_by("u0")
 
 
+def test_seen_items_beyond_the_fold_in_limit_are_still_excluded(client_a, settings):
+    settings.M6REC_SERVING_HISTORY_LIMIT = 5  # u0 has 12 interactions
+    r = client_a.get(USERS_URL.format("u0"), {"k": 40})
+    assert r.status_code == 200 and r.json()["strategy"] == "model"
+    assert len(ids(r)) == 40 and not set(ids(r)) & seen_by("u0")
+
+
 def test_exclude_and_category_filters(client_a):
     first = ids(client_a.get(USERS_URL.format("u0"), {"k": 5}))
     r = client_a.get(USERS_URL.format("u0"), {"k": 5, "exclude": ",".join(first[:3])})

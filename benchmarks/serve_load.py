@@ -1,0 +1,512 @@
+"""Load benchmark of the recommendation endpoint (issue 4): gunicorn on loopback, production
+settings (DEBUG off, PostgreSQL, Redis), a tenant serving the ml-latest-small model.
+
+    python benchmarks/serve_load.py                      # set up (once), then measure
+    python benchmarks/serve_load.py --workers 3 --threads 2 --duration 20 --rate 200
+
+Measures
+  1. maximum throughput: ``wrk`` (Debian package ``wrk``) with a Lua script rotating user ids
+     over keep-alive connections;
+  2. latency at a fixed arrival rate (default 200 requests/s, open loop, wrk2-style): a threaded
+     client sends request i at t0 + i/rate; latency is measured from the *scheduled* time, so a
+     stalled server cannot hide queueing delay (no coordinated omission).
+Targets: ≥ 500 requests/s, p99 ≤ 50 ms at 200 requests/s, zero errors. Prints the figures and
+writes JSON (default ``bench-results/serve_load.json``).
+
+Set-up (first run, reused afterwards): database ``m6rec_bench`` (created and migrated), tenant
+``bench-mls`` (domain ``content``) with ml-latest-small imported from the bundled sample data
+and a model trained and promoted through the platform's own training service. Environment
+overrides: BENCH_DATABASE_URL, BENCH_REDIS_URL, BENCH_MEDIA_ROOT.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import itertools
+import json
+import os
+import secrets
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+PLATFORM = REPO / "platform"
+SAMPLE = PLATFORM / "m6rec" / "catalog" / "sample_data" / "ml-latest-small"
+DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/m6rec_bench"
+
+
+# ---------------------------------------------------------------------- environment
+def production_env(*, database_url: str | None = None) -> dict[str, str]:
+    """Environment for m6rec.settings.production on loopback (TLS would end at a proxy)."""
+    env = dict(os.environ)
+    env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "m6rec.settings.production",
+            "DJANGO_SECRET_KEY": env.get("DJANGO_SECRET_KEY") or secrets.token_urlsafe(50),
+            "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "DATABASE_URL": database_url or env.get("BENCH_DATABASE_URL", DEFAULT_DB),
+            "REDIS_URL": env.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/3"),
+            "M6REC_MEDIA_ROOT": env.get("BENCH_MEDIA_ROOT", str(REPO / "var" / "bench-media")),
+            "DJANGO_SECURE_SSL_REDIRECT": "0",
+            "DJANGO_LOG_LEVEL": "WARNING",
+            "GUNICORN_LOG_LEVEL": "warning",
+            "OPENBLAS_NUM_THREADS": "1",
+            "OMP_NUM_THREADS": "1",
+            "MKL_NUM_THREADS": "1",
+            "TF_CPP_MIN_LOG_LEVEL": "3",
+        }
+    )
+    paths = [str(PLATFORM), str(REPO)]
+    if env.get("PYTHONPATH"):
+        paths.append(env["PYTHONPATH"])
+    env["PYTHONPATH"] = os.pathsep.join(paths)
+    return env
+
+
+def apply_env(env: dict[str, str]) -> None:
+    os.environ.update(env)
+    for p in (str(REPO), str(PLATFORM)):
+        if p not in sys.path:
+            sys.path.insert(0, p)
+
+
+def ensure_database(url: str) -> None:
+    import psycopg2
+
+    parts = urllib.parse.urlsplit(url)
+    name = parts.path.lstrip("/")
+    conn = psycopg2.connect(
+        host=parts.hostname or "127.0.0.1",
+        port=parts.port or 5432,
+        user=parts.username or "postgres",
+        password=parts.password or None,
+        dbname="postgres",
+    )
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+        if cur.fetchone() is None:
+            cur.execute(f'CREATE DATABASE "{name}"')
+    conn.close()
+
+
+def django_setup(env: dict[str, str]) -> None:
+    apply_env(env)
+    ensure_database(env["DATABASE_URL"])
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    call_command("migrate", verbosity=0, interactive=False)
+
+
+# ---------------------------------------------------------------------- tenant and model
+def ensure_tenant(
+    slug: str,
+    *,
+    domain: str = "content",
+    config: dict | None = None,
+) -> object:
+    from m6rec.tenants.models import Tenant
+    from m6rec.tenants.services import tenant_create
+
+    tenant = Tenant.objects.filter(slug=slug).first()
+    if tenant is None:
+        tenant = tenant_create(slug=slug, name=slug, domain=domain, config=config or {})
+    return tenant
+
+
+def import_ml_latest_small(tenant) -> None:
+    from django.core.management import call_command
+
+    from m6rec.catalog.models import Interaction
+
+    if Interaction.objects.filter(tenant=tenant).exists():
+        return
+    print(f"importing {SAMPLE / 'ratings.csv'} for tenant {tenant.slug} ...", flush=True)
+    call_command(
+        "import_interactions", str(SAMPLE / "ratings.csv"), tenant=tenant.slug, no_progress=True
+    )
+
+
+def ensure_model(tenant, *, time_budget_s: float) -> int:
+    """The tenant's active version number, training one through the platform if needed."""
+    from m6rec.registry.selectors import version_get_active
+
+    active = version_get_active(tenant=tenant)
+    if active is not None:
+        return int(active.number)
+    from m6rec.registry.services import version_promote
+    from m6rec.training.services import training_run_sync
+
+    print(f"training tenant {tenant.slug} (budget {time_budget_s:.0f} s) ...", flush=True)
+    started = time.perf_counter()
+    run = training_run_sync(tenant=tenant, overrides={"time_budget_s": time_budget_s})
+    print(f"  run {run.pk}: {run.status} in {time.perf_counter() - started:.0f} s", flush=True)
+    active = version_get_active(tenant=tenant)
+    if active is None:  # the gate keeps the first version a candidate only if it failed
+        version = tenant.model_versions.order_by("-number").first()
+        if version is None:
+            raise SystemExit(f"training produced no version: {getattr(run, 'error', '')}")
+        version_promote(version=version, reason="benchmark set-up")
+        active = version_get_active(tenant=tenant)
+    return int(active.number)
+
+
+def bench_key(tenant) -> str:
+    """A recommend-scope key whose per-key rate limit does not throttle the benchmark."""
+    from m6rec.tenants.services import api_key_create
+
+    _, token = api_key_create(
+        tenant=tenant, name="benchmark", scopes=["recommend"], rate_limit="100000000/m"
+    )
+    return token
+
+
+# ---------------------------------------------------------------------- gunicorn
+class Server:
+    """gunicorn with deploy/gunicorn.conf.py (gthread) on a free loopback port."""
+
+    def __init__(self, env: dict[str, str], *, workers: int, threads: int) -> None:
+        import socket
+
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.metrics_dir = tempfile.mkdtemp(prefix="m6rec-bench-prom-")
+        self.env = dict(env)
+        self.env.update(
+            {
+                "GUNICORN_BIND": f"127.0.0.1:{self.port}",
+                "WEB_CONCURRENCY": str(workers),
+                "GUNICORN_THREADS": str(threads),
+                # no worker recycling mid-measurement (each restart reloads the model)
+                "GUNICORN_MAX_REQUESTS": "0",
+                "PROMETHEUS_MULTIPROC_DIR": self.metrics_dir,
+            }
+        )
+        self.workers, self.threads = workers, threads
+        self.proc: subprocess.Popen | None = None
+
+    def __enter__(self) -> Server:
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "-c",
+                str(REPO / "deploy" / "gunicorn.conf.py"),
+                "m6rec.wsgi",
+            ],
+            cwd=REPO,
+            env=self.env,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise SystemExit(f"gunicorn exited with {self.proc.returncode}")
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
+                conn.request("GET", "/healthz")
+                if conn.getresponse().status == 200:
+                    return self
+            except OSError:
+                pass
+            time.sleep(0.3)
+        self.__exit__()
+        raise SystemExit("gunicorn did not become healthy within 60 s")
+
+    def __exit__(self, *exc) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+        shutil.rmtree(self.metrics_dir, ignore_errors=True)
+
+
+def warm_up(port: int, paths: list[str], headers: dict[str, str], *, workers: int) -> None:
+    """New connections spread over the workers until every one has loaded the model."""
+    deadline = time.monotonic() + 180
+    fast_in_a_row = 0
+    i = 0
+    while time.monotonic() < deadline and fast_in_a_row < 20 * workers:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+        started = time.perf_counter()
+        conn.request("GET", paths[i % len(paths)], headers={**headers, "Connection": "close"})
+        resp = conn.getresponse()
+        resp.read()
+        conn.close()
+        if resp.status != 200:
+            raise SystemExit(f"warm-up request failed: HTTP {resp.status}")
+        fast_in_a_row = fast_in_a_row + 1 if time.perf_counter() - started < 0.1 else 0
+        i += 1
+
+
+# ---------------------------------------------------------------------- load generators
+WRK_LUA = r"""
+local paths = {%(paths)s}
+local auth = "%(auth)s"
+local n = 0
+local offset = 0
+local threads = {}
+
+function setup(thread)
+  thread:set("offset", #threads * 7919)
+  table.insert(threads, thread)
+end
+
+function request()
+  n = n + 1
+  local p = paths[((n + offset) %% #paths) + 1]
+  return wrk.format("GET", p, {["Authorization"] = auth})
+end
+
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    "WRKJSON {\"requests\": %%d, \"duration_us\": %%d, \"bytes\": %%d, " ..
+    "\"errors\": {\"connect\": %%d, \"read\": %%d, \"write\": %%d, \"status\": %%d, " ..
+    "\"timeout\": %%d}, \"latency_ms\": {\"mean\": %%.3f, \"p50\": %%.3f, \"p90\": %%.3f, " ..
+    "\"p99\": %%.3f, \"max\": %%.3f}}\n",
+    summary.requests, summary.duration, summary.bytes, e.connect, e.read, e.write, e.status,
+    e.timeout, latency.mean / 1000, latency:percentile(50) / 1000,
+    latency:percentile(90) / 1000, latency:percentile(99) / 1000, latency.max / 1000))
+end
+"""
+
+
+def run_wrk(port: int, paths: list[str], token: str, *, connections: int, duration: int) -> dict:
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        raise SystemExit("wrk is not installed: apt-get install -y wrk")
+    script = WRK_LUA % {
+        "paths": ", ".join(json.dumps(p) for p in paths),
+        "auth": f"Bearer {token}",
+    }
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as fh:
+        fh.write(script)
+    try:
+        out = subprocess.run(
+            [
+                wrk,
+                "-t2",
+                f"-c{connections}",
+                f"-d{duration}s",
+                "--timeout",
+                "10s",
+                "-s",
+                fh.name,
+                f"http://127.0.0.1:{port}",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    finally:
+        os.unlink(fh.name)
+    line = next(ln for ln in out.splitlines() if ln.startswith("WRKJSON "))
+    result = json.loads(line[len("WRKJSON ") :])
+    result["requests_per_s"] = result["requests"] / (result["duration_us"] / 1e6)
+    result["error_count"] = sum(result["errors"].values())
+    result["connections"] = connections
+    return result
+
+
+def percentiles(values: list[float]) -> dict[str, float]:
+    if not values:
+        return {}
+    s = sorted(values)
+
+    def pct(p: float) -> float:
+        return s[min(len(s) - 1, max(0, int(round(p / 100 * len(s) + 0.5)) - 1))] * 1000
+
+    return {
+        "mean": statistics.fmean(s) * 1000,
+        "p50": pct(50),
+        "p90": pct(90),
+        "p99": pct(99),
+        "max": s[-1] * 1000,
+    }
+
+
+def run_fixed_rate(
+    port: int, paths: list[str], token: str, *, rate: float, duration: float, concurrency: int
+) -> dict:
+    """Open-loop load at ``rate`` requests/s; latency from each request's scheduled time."""
+    n = int(rate * duration)
+    headers = {"Authorization": f"Bearer {token}"}
+    results: list[tuple[int, float, float] | None] = [None] * n
+    counter = itertools.count()
+    t0 = time.perf_counter() + 0.5
+
+    def worker() -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        while True:
+            i = next(counter)
+            if i >= n:
+                break
+            scheduled = t0 + i / rate
+            delay = scheduled - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+            started = time.perf_counter()
+            try:
+                conn.request("GET", paths[i % len(paths)], headers=headers)
+                resp = conn.getresponse()
+                resp.read()
+                status = resp.status
+                if resp.will_close:
+                    conn.close()
+                    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            except (OSError, http.client.HTTPException):
+                status = -1
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            ended = time.perf_counter()
+            results[i] = (status, ended - scheduled, ended - started)
+        conn.close()
+
+    threads = [threading.Thread(target=worker, daemon=True) for _ in range(concurrency)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    done = [r for r in results if r is not None]
+    elapsed = max(r[1] for r in done) + (n - 1) / rate if done else 0.0
+    errors = sum(1 for r in done if r[0] != 200)
+    return {
+        "target_rate": rate,
+        "requests": len(done),
+        "achieved_rate": len(done) / elapsed if elapsed else 0.0,
+        "errors": errors,
+        "latency_ms": percentiles([r[1] for r in done]),
+        "service_time_ms": percentiles([r[2] for r in done]),
+        "concurrency": concurrency,
+    }
+
+
+# ---------------------------------------------------------------------- main
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--workers", type=int, default=3)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--duration", type=int, default=20, help="seconds of each measurement")
+    ap.add_argument("--connections", type=int, default=12, help="wrk connections")
+    ap.add_argument("--rate", type=float, default=200.0)
+    ap.add_argument("--concurrency", type=int, default=16, help="fixed-rate client threads")
+    ap.add_argument("--tenant", default="bench-mls")
+    ap.add_argument("--train-budget", type=float, default=90.0, help="seconds")
+    ap.add_argument("--out", type=Path, default=REPO / "bench-results" / "serve_load.json")
+    args = ap.parse_args(argv)
+
+    env = production_env()
+    django_setup(env)
+    from m6rec.catalog.models import EndUser
+
+    tenant = ensure_tenant(args.tenant)
+    import_ml_latest_small(tenant)
+    version = ensure_model(tenant, time_budget_s=args.train_budget)
+    token = bench_key(tenant)
+    users = list(
+        EndUser.objects.filter(tenant=tenant).order_by("id").values_list("external_id", flat=True)
+    )
+    paths = [f"/api/v1/users/{urllib.parse.quote(u)}/recommendations?k=10" for u in users]
+    from django.db import connections
+
+    connections.close_all()
+    print(
+        f"tenant {tenant.slug}: {len(users)} users, model v{version}; gunicorn "
+        f"{args.workers} workers × {args.threads} threads (gthread), production settings",
+        flush=True,
+    )
+    with Server(env, workers=args.workers, threads=args.threads) as server:
+        headers = {"Authorization": f"Bearer {token}"}
+        t = time.perf_counter()
+        warm_up(server.port, paths, headers, workers=args.workers)
+        print(f"warm-up done in {time.perf_counter() - t:.1f} s", flush=True)
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+        conn.request("GET", paths[0], headers=headers)
+        sample = json.loads(conn.getresponse().read())
+        conn.close()
+        print(
+            f"sample response: strategy={sample['strategy']} "
+            f"model_version={sample['model_version']} items={len(sample['items'])}",
+            flush=True,
+        )
+        wrk_result = run_wrk(
+            server.port, paths, token, connections=args.connections, duration=args.duration
+        )
+        print(
+            f"max throughput (wrk, {args.connections} connections, {args.duration} s): "
+            f"{wrk_result['requests_per_s']:.0f} req/s, p50 {wrk_result['latency_ms']['p50']:.1f}"
+            f" ms, p99 {wrk_result['latency_ms']['p99']:.1f} ms, errors "
+            f"{wrk_result['error_count']}",
+            flush=True,
+        )
+        time.sleep(2)
+        fixed = run_fixed_rate(
+            server.port,
+            paths,
+            token,
+            rate=args.rate,
+            duration=args.duration,
+            concurrency=args.concurrency,
+        )
+        lat = fixed["latency_ms"]
+        print(
+            f"fixed rate {args.rate:.0f} req/s ({fixed['requests']} requests): p50 "
+            f"{lat['p50']:.1f} ms, p90 {lat['p90']:.1f} ms, p99 {lat['p99']:.1f} ms, max "
+            f"{lat['max']:.1f} ms, errors {fixed['errors']}",
+            flush=True,
+        )
+    result = {
+        "benchmark": "serve_load",
+        "endpoint": "GET /api/v1/users/{user_id}/recommendations?k=10",
+        "tenant": tenant.slug,
+        "users": len(users),
+        "model_version": version,
+        "sample_strategy": sample["strategy"],
+        "served_model": _served_model(tenant),
+        "gunicorn": {"workers": args.workers, "threads": args.threads, "class": "gthread"},
+        "cpus": os.cpu_count(),
+        "max_throughput": wrk_result,
+        "fixed_rate": fixed,
+        "targets": {
+            "throughput_req_s": 500,
+            "p99_ms_at_200": 50,
+            "met_throughput": wrk_result["requests_per_s"] >= 500,
+            "met_p99": lat["p99"] <= 50,
+            "zero_errors": wrk_result["error_count"] == 0 and fixed["errors"] == 0,
+        },
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2))
+    print(f"wrote {args.out}")
+    return 0
+
+
+def _served_model(tenant) -> str | None:
+    from m6rec.registry.selectors import version_get_active
+
+    active = version_get_active(tenant=tenant)
+    if active is None:
+        return None
+    return (active.metrics or {}).get("validation", {}).get("model") or (
+        active.hyperparameters or {}
+    ).get("served_model")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
