@@ -163,8 +163,7 @@ class Domain(ABC):
 
         Raises :class:`UnknownInteractionTypeError` for an undeclared ``type``.
         """
-        weights = self.resolve_config(config)["interaction_weights"]
-        return self._weight(weights, type, value)
+        return self._weight(self._weights(config), type, value)
 
     def confidence_weights(
         self,
@@ -176,11 +175,18 @@ class Domain(ABC):
 
         Raises :class:`UnknownInteractionTypeError` on the first undeclared type.
         """
-        weights = self.resolve_config(config)["interaction_weights"]
+        weights = self._weights(config)
         out = np.empty(len(interactions), dtype=np.float32)
         for i, event in enumerate(interactions):
             out[i] = self._weight(weights, event.type, event.value)
         return out
+
+    def _weights(self, config: Mapping[str, Any] | None) -> Mapping[str, float]:
+        """Default weights overlaid with the config's overrides (cheap: no deep copy)."""
+        overrides = (config or {}).get("interaction_weights")
+        if not isinstance(overrides, Mapping) or not overrides:
+            return self.interaction_types
+        return {**self.interaction_types, **overrides}
 
     def _weight(self, weights: Mapping[str, float], type: str, value: float | None) -> float:
         if type not in self.interaction_types:
