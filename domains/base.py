@@ -238,7 +238,8 @@ class Domain(ABC):
     ) -> FeatureMatrix | None:
         """Optional context features, one row per interaction in input order (or ``None``).
 
-        ``ids`` are ``"<user_id>\\t<item_id>"``; ``values`` float32 (n_interactions, d).
+        ``ids`` are ``"<row>:<user_id>:<item_id>"`` (see :func:`domains.extractors.event_ids`);
+        ``values`` float32 (n_interactions, d).
         """
         return None
 

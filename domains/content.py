@@ -13,7 +13,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 from domains.base import Domain
-from domains.extractors import FeatureBuilder, as_float, as_str_list, behaviour_aggregates, concat
+from domains.extractors import (
+    FeatureBuilder,
+    as_float,
+    as_str_list,
+    behaviour_aggregates,
+    concat,
+    event_ids,
+    time_context,
+)
 from domains.records import Candidate, InteractionRecord, ItemRecord, UserRecord, to_datetime
 from domains.rules import dedupe, score_scale, sort_by_score
 from engine.features import FeatureMatrix
@@ -141,6 +149,30 @@ class ContentDomain(Domain):
         ids = [u.user_id for u in users]
         aggregates = behaviour_aggregates(self, users, interactions, config=config, items=items)
         return concat(ids, fb.build(ids), aggregates)
+
+    def interaction_features(
+        self,
+        interactions: Sequence[InteractionRecord],
+        *,
+        config: Mapping[str, Any] | None = None,
+    ) -> FeatureMatrix:
+        """Context per event (n_events, 6): hour of day (sin, cos), weekend, has_time,
+        log1p(dwell minutes) of views, and the event's confidence weight (log1p)."""
+        fb = time_context(interactions)
+        fb.block(
+            ["log_dwell_min"],
+            [
+                [math.log1p(max(0.0, e.value or 0.0) / 60.0) if e.type == "view" else 0.0]
+                for e in interactions
+            ],
+        )
+        known = [e.type in self.interaction_types for e in interactions]
+        weights = [
+            math.log1p(self.interaction_weight(e.type, e.value, config=config)) if ok else 0.0
+            for e, ok in zip(interactions, known, strict=True)
+        ]
+        fb.block(["log_weight"], [[w] for w in weights])
+        return fb.build(event_ids(interactions))
 
     def apply_rules(
         self,

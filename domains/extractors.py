@@ -201,6 +201,27 @@ def behaviour_aggregates(
     return fb.build([u.user_id for u in users])
 
 
+def time_context(interactions: Sequence[InteractionRecord]) -> FeatureBuilder:
+    """Context columns per event: hour of day (sin, cos), weekend flag, ``has_time``.
+
+    Returns the builder (callers may add columns) for ``len(interactions)`` rows.
+    """
+    fb = FeatureBuilder(len(interactions))
+    rows = np.zeros((len(interactions), 4))
+    for r, event in enumerate(interactions):
+        stamp = to_datetime(event.timestamp)
+        if stamp is None:
+            continue
+        angle = 2 * math.pi * (stamp.hour + stamp.minute / 60.0) / 24.0
+        rows[r] = (math.sin(angle), math.cos(angle), float(stamp.weekday() >= 5), 1.0)
+    return fb.block(["hour_sin", "hour_cos", "weekend", "has_time"], rows)
+
+
+def event_ids(interactions: Sequence[InteractionRecord]) -> list[str]:
+    """Row ids for interaction features: ``"<row>:<user_id>:<item_id>"`` (unique per row)."""
+    return [f"{r}:{e.user_id}:{e.item_id}" for r, e in enumerate(interactions)]
+
+
 def concat(ids: Sequence[str], *matrices: FeatureMatrix) -> FeatureMatrix:
     """Column-wise concatenation of matrices that share ``ids`` (same order)."""
     for m in matrices:

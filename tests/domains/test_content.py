@@ -102,3 +102,19 @@ class TestContentDomain(DomainContractTests):
         row = dict(zip(fm.names, fm.values[0], strict=True))
         assert row["genre=sci-fi"] == 1.0 and row["genre=drama"] == 0.0
         assert 0.9 < row["year"] < 1.1
+
+
+def test_interaction_context_features():
+    from datetime import UTC, datetime
+
+    from domains.records import InteractionRecord
+
+    events = [
+        InteractionRecord("u", "a", "view", 600.0, datetime(2026, 3, 7, 6, 0, tzinfo=UTC)),
+        InteractionRecord("u", "a", "like", None, None),
+    ]
+    fm = ContentDomain().interaction_features(events)
+    row = [dict(zip(fm.names, v, strict=True)) for v in fm.values]
+    assert fm.ids == ["0:u:a", "1:u:a"]
+    assert row[0]["weekend"] == 1.0 and abs(row[0]["hour_sin"] - 1.0) < 1e-6
+    assert row[0]["log_dwell_min"] > 2.0 and row[1]["has_time"] == 0.0
