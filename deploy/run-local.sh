@@ -59,6 +59,8 @@ setup_env() {
   export WEB_CONCURRENCY="${WEB_CONCURRENCY:-2}"
   export KERAS_HOME="${KERAS_HOME:-$VAR/keras}"
   export PYTHONUNBUFFERED=1
+  # implicit (ALS) and numpy: one BLAS thread per process; parallelism comes from processes.
+  export OPENBLAS_NUM_THREADS="${OPENBLAS_NUM_THREADS:-1}"
 }
 
 pid_of() { cat "$RUN/$1.pid" 2>/dev/null || true; }
