@@ -56,10 +56,18 @@ def fit_mf(
     num_threads: int = 0,
 ) -> MFModel:
     """Fit iALS (``kind="als"``) or BPR (``kind="bpr"``) on a confidence matrix (users × items)."""
+    from threadpoolctl import threadpool_limits  # a dependency of implicit
+
+    conf = conf.tocsr().astype(np.float32)
+    with threadpool_limits(1, "blas"):  # implicit's advice: its own threads, BLAS single
+        return _fit(conf, factors, regularization, iterations, kind, learning_rate, seed,
+                    num_threads)  # fmt: skip
+
+
+def _fit(conf, factors, regularization, iterations, kind, learning_rate, seed, num_threads):
     from implicit.cpu.als import AlternatingLeastSquares
     from implicit.cpu.bpr import BayesianPersonalizedRanking
 
-    conf = conf.tocsr().astype(np.float32)
     if kind == "als":
         model = AlternatingLeastSquares(
             factors=factors,

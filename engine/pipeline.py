@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import shutil
 import tempfile
 import time
 from collections.abc import Callable
@@ -48,7 +49,7 @@ class TrainConfig:
     # CF / MF
     ease_lambdas: tuple[float, ...] = (100.0, 200.0, 350.0, 500.0, 800.0, 1200.0)
     mf_kind: str = "als"  # "als" or "bpr"
-    mf_factors: tuple[int, ...] = (32, 64, 128)
+    mf_factors: tuple[int, ...] = (32, 64)
     mf_regularization: tuple[float, ...] = (0.01, 0.1, 1.0, 5.0)
     mf_alpha: tuple[float, ...] = (1.0, 3.0, 10.0, 30.0)
     mf_transform: tuple[str, ...] = ("binary", "log")
@@ -64,7 +65,12 @@ class TrainConfig:
     fusion_patience: int = 5
     fusion_max_users: int = 4000
     fusion_min_users: int = 20
-    gate_fraction: float = 0.15
+    gate_fraction: float = 0.25
+    fusion_folds: int = 4
+    # "base": the 14 normalised-score/behaviour features (genre affinity included);
+    # "side": + raw user and item features; "full": + MF vectors and their product.
+    # On ml-100k validation the extra blocks overfit (see docs/engine.md), hence "base".
+    fusion_features: str = "base"
     # compression
     prune_keep: float = 0.5
     finetune_epochs: int = 4
@@ -134,8 +140,9 @@ class _Split:
     val_users: np.ndarray
 
 
-def _split(data: InteractionData, cfg: TrainConfig) -> _Split | None:
-    mask = stratified_split(data.items, ratio=cfg.split_ratio, seed=cfg.seed)
+def _split(data: InteractionData, cfg: TrainConfig, seed: int | None = None) -> _Split | None:
+    seed = cfg.seed if seed is None else seed
+    mask = stratified_split(data.items, ratio=cfg.split_ratio, seed=seed)
     inner, val = data.subset(mask), data.subset(~mask)
     if len(val) == 0 or len(inner) == 0:
         return None
@@ -227,7 +234,7 @@ def _tune_mf(s: _Split, cfg: TrainConfig, clock: _Clock) -> tuple[dict, float, l
     hist = s.x_inner[s.val_users]
     grid = _mf_grid(cfg)[: cfg.mf_max_trials]
     for j, hp in enumerate(grid):
-        if j > 0 and clock.time_spent_frac() > 0.4:
+        if j > 0 and clock.time_spent_frac() > 0.3:
             break
         m = _fit_mf(s.w_inner, hp, cfg)
         sc = m.user_factors[s.val_users] @ m.item_factors.T
@@ -247,6 +254,31 @@ _Clock.time_spent_frac = _clock_frac  # type: ignore[attr-defined]
 
 
 # ---------------------------------------------------------------- the pipeline
+def _context(inner, mf, ease, item_f, user_f, edges, cfg) -> tuple[ScoringContext, np.ndarray]:
+    ut, it = time_histograms(inner, edges)
+    ctx = ScoringContext(
+        item_factors=mf.item_factors,
+        ease=ease,
+        pop_log=np.log1p(popularity(inner.csr(binary=True))),
+        item_time=it,
+        item_features=item_f,
+        n_candidates=cfg.n_candidates,
+        user_dim=user_f.shape[1],
+        feature_set=cfg.fusion_features,
+    )
+    return ctx, ut
+
+
+def _labelled(ctx, split, users, mf, ut, user_f):
+    """(features (n, C, D), candidates (n, C), labels (n, C)) for ``users`` of a split."""
+    fb = build_features(ctx, _batch(users, split.x_inner, mf, ut, user_f))
+    cands = fb["candidates"]
+    labels = np.asarray(split.truth[users[:, None], np.maximum(cands, 0)].todense())
+    labels = labels.astype(np.float32)
+    labels[cands < 0] = 0.0
+    return fb["features"], cands, labels
+
+
 def _batch(
     users: np.ndarray,
     x_bin: sp.csr_matrix,
@@ -323,16 +355,7 @@ def train_bundle(
         clock.done("tune_mf")
         inner_mf = _fit_mf(split.w_inner, mf_hp, cfg)
         inner_ease = ease_fit(split.x_inner, ease_lam) if use_ease else None
-        ut_in, it_in = time_histograms(split.inner, edges)
-        ctx_in = ScoringContext(
-            item_factors=inner_mf.item_factors,
-            ease=inner_ease,
-            pop_log=np.log1p(popularity(split.x_inner)),
-            item_time=it_in,
-            item_features=item_f,
-            n_candidates=cfg.n_candidates,
-            user_dim=user_f.shape[1],
-        )
+        ctx_in, ut_in = _context(split.inner, inner_mf, inner_ease, item_f, user_f, edges, cfg)
         rng = np.random.default_rng(cfg.seed)
         users = split.val_users.copy()
         rng.shuffle(users)
@@ -347,7 +370,8 @@ def train_bundle(
         def full_eval(s: np.ndarray) -> dict:
             return ranking_metrics(topk_from_scores(s, K), split.truth, gate, K)
 
-        pop_rows = np.where(gb["mf"] > -np.inf, pop[None, :], -np.inf)
+        pop_in = popularity(split.x_inner)
+        pop_rows = np.where(gb["mf"] > -np.inf, pop_in[None, :], -np.inf)
         metrics_val["popularity"] = full_eval(pop_rows)
         metrics_val["mf"] = full_eval(gb["mf"])
         if use_ease:
@@ -355,14 +379,34 @@ def train_bundle(
             metrics_val["blend"] = full_eval(gb["blend"])
         enough = len(fit_users) >= cfg.fusion_min_users and cfg.use_fusion
         if enough:
-            fb = build_features(ctx_in, _batch(fit_users, split.x_inner, inner_mf, ut_in, user_f))
-            labels = np.asarray(
-                split.truth[fit_users[:, None], np.maximum(fb["candidates"], 0)].todense()
-            ).astype(np.float32)
-            labels[fb["candidates"] < 0] = 0.0
+            clock.report("fusion:features", 0.0)
+            parts = [_labelled(ctx_in, split, fit_users, inner_mf, ut_in, user_f)]
+            for j in range(1, cfg.fusion_folds):
+                if clock.time_spent_frac() > 0.45:
+                    break
+                sj = _split(data, cfg, seed=cfg.seed + j)
+                if sj is None:
+                    break
+                mf_j = _fit_mf(sj.w_inner, mf_hp, cfg)
+                rot = procrustes_align(mf_j.item_factors, inner_mf.item_factors)
+                mf_j = MFModel(mf_j.user_factors @ rot, mf_j.item_factors @ rot, "als", 0.0)
+                ease_j = ease_fit(sj.x_inner, ease_lam) if use_ease else None
+                ctx_j, ut_j = _context(sj.inner, mf_j, ease_j, item_f, user_f, edges, cfg)
+                fit_j = np.intersect1d(fit_users, sj.val_users)
+                parts.append(_labelled(ctx_j, sj, fit_j, mf_j, ut_j, user_f))
+                clock.report("fusion:features", j / cfg.fusion_folds)
+            fb = {
+                "features": np.concatenate([p[0] for p in parts]),
+                "candidates": np.concatenate([p[1] for p in parts]),
+            }
+            labels = np.concatenate([p[2] for p in parts])
+            fusion_info_folds = len(parts)
+            del parts
+            clock.done("fusion_features")
             fusion_info = _train_and_compress(
                 cfg, clock, fb, labels, gb, gate_metrics, tmpdir, onnx_files
             )
+            fusion_info["folds"] = fusion_info_folds
             for name in ("fusion_float", "fusion_int8"):
                 if name in fusion_info["val_metrics"]:
                     metrics_val[name] = fusion_info["val_metrics"][name]
@@ -392,13 +436,12 @@ def train_bundle(
     clock.done("refit")
     clock.report("bundle", 0.0)
 
+    nf = full_mf.item_factors.shape[1] if cfg.fusion_features == "full" else 0
+    side = cfg.fusion_features in ("side", "full")
     feature_names = (
         BASE_FEATURES
-        + [f"user:{n}" for n in user_names]
-        + [f"item:{n}" for n in item_names]
-        + [f"P{j}" for j in range(full_mf.item_factors.shape[1])]
-        + [f"Q{j}" for j in range(full_mf.item_factors.shape[1])]
-        + [f"PQ{j}" for j in range(full_mf.item_factors.shape[1])]
+        + ([f"user:{n}" for n in user_names] + [f"item:{n}" for n in item_names] if side else [])
+        + [f"{pre}{j}" for pre in ("P", "Q", "PQ") for j in range(nf)]
     )
     arrays = {
         "user_ids": data.user_ids.astype(str),
@@ -427,6 +470,7 @@ def train_bundle(
             "ease_lambda": ease_lam if use_ease else None,
             "mf": {**mf_hp, "kind": cfg.mf_kind, "iterations": cfg.mf_iterations},
             "n_candidates": cfg.n_candidates,
+            "fusion_features": cfg.fusion_features,
             "time_bins": int(len(edges) + 1),
             "fusion": fusion_info.get("hyperparameters"),
         },
@@ -459,11 +503,7 @@ def train_bundle(
     if rotation is not None:
         manifest["hyperparameters"]["mf"]["procrustes_aligned"] = True
     manifest = write_bundle(out_dir, arrays, manifest, files=onnx_files)
-    for p in onnx_files.values():
-        try:
-            os.remove(p)
-        except OSError:
-            pass
+    shutil.rmtree(tmpdir, ignore_errors=True)
     clock.report("bundle", 1.0)
     return manifest
 
@@ -533,6 +573,7 @@ def _train_and_compress(cfg, clock, fb, labels, gb, gate_metrics, tmpdir, onnx_f
     nd_int8 = gate_eval(int8_scores)
     float_scores = fusion.onnx_scores(float_path, gfeats)
     int8_ok = nd_int8 >= (1.0 - cfg.int8_tolerance) * nd_float
+    clock.done("compression")
     onnx_files["fusion_float.onnx"] = float_path
     onnx_files["fusion_int8.onnx"] = int8_path
     sizes = {

@@ -60,6 +60,7 @@ class Recommender:
             item_features=item_f,
             n_candidates=int(hp.get("n_candidates", 100)),
             user_dim=int(self._user_f.shape[1]),
+            feature_set=str(hp.get("fusion_features", "base")),
         )
         self._yty = self._Q.T.astype(np.float64) @ self._Q.astype(np.float64)
         n_per_user = np.diff(self._indptr).astype(np.float64)

@@ -3,7 +3,7 @@
 The exact same code builds the fusion model's inputs when the pipeline trains it and when the
 Recommender serves it, so the two can never drift apart. No TensorFlow here.
 
-Per (user u, candidate item i) the feature vector is (D = 14 + du + di + 3f):
+Per (user u, candidate item i) the feature vector is (D = 14 [+ du + di [+ 3f]]):
   0  z_ease   EASE score standardised over the user's eligible items
   1  z_mf     MF score (P_u·Q_i) standardised the same way
   2  ease     raw EASE score
@@ -18,7 +18,8 @@ Per (user u, candidate item i) the feature vector is (D = 14 + du + di + 3f):
  11  n_user   log1p(history length)
  12  u_pop    mean pop of the user's history
  13  affinity cosine(mean item features of the history, item features)
- then user features (du), item features (di), P_u (f), Q_i (f), P_u ⊙ Q_i (f).
+ then, with feature_set "side" or "full", user features (du) and item features (di), and
+ with "full" also P_u (f), Q_i (f), P_u ⊙ Q_i (f).
 """
 
 from __future__ import annotations
@@ -69,9 +70,12 @@ class ScoringContext:
     @property
     def n_features(self) -> int:
         f = self.item_factors.shape[1]
-        return len(BASE_FEATURES) + self.user_dim + self.item_features.shape[1] + 3 * f
+        side = self.user_dim + self.item_features.shape[1] if self.feature_set != "base" else 0
+        f = f if self.feature_set == "full" else 0
+        return len(BASE_FEATURES) + side + 3 * f
 
     user_dim: int = 0
+    feature_set: str = "base"  # "base" | "side" (+ user/item features) | "full" (+ MF vectors)
 
 
 @dataclass
@@ -189,10 +193,15 @@ def build_features(
     base = np.stack(
         [cze, czm, ce, cm, r_e, r_m, r_c, pop, z_pop, tpop, tlift, n_user, u_pop, aff], axis=-1
     ).astype(np.float32)
-    q = ctx.item_factors[safe]
-    p = np.broadcast_to(batch.user_vectors[:, None, :], q.shape)
-    uf = np.broadcast_to(batch.user_features[:, None, :], (n, c, batch.user_features.shape[1]))
-    feats = np.concatenate([base, uf, itf[safe], p, q, p * q], axis=-1).astype(np.float32)
+    blocks = [base]
+    if ctx.feature_set in ("side", "full"):
+        du = batch.user_features.shape[1]
+        blocks += [np.broadcast_to(batch.user_features[:, None, :], (n, c, du)), itf[safe]]
+    if ctx.feature_set == "full":
+        q = ctx.item_factors[safe]
+        p = np.broadcast_to(batch.user_vectors[:, None, :], q.shape)
+        blocks += [p, q, p * q]
+    feats = np.concatenate(blocks, axis=-1).astype(np.float32)
     feats[~valid] = 0.0
     out["features"] = feats
     return out

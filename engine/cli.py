@@ -1,0 +1,168 @@
+"""Command line: ``python -m engine {train,recommend,bench}``.
+
+python -m engine train --interactions FILE --out DIR [--items FILE] [--time-budget SECONDS]
+python -m engine recommend --bundle DIR --users FILE --k 10
+python -m engine bench --data DIR [--json OUT]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+__all__ = ["main"]
+
+
+def _quiet_env() -> None:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("OMP_NUM_THREADS", str(min(os.cpu_count() or 1, 4)))
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+
+def _progress_bar(desc: str):
+    from tqdm import tqdm
+
+    bar = tqdm(total=100, desc=desc, unit="%", file=sys.stderr, leave=True,
+               bar_format="{desc}: {percentage:3.0f}%|{bar}| {elapsed}")  # fmt: skip
+    state = {"stage": None, "order": []}
+
+    def cb(stage: str, frac: float) -> None:
+        if stage not in state["order"]:
+            state["order"].append(stage)
+        bar.set_description(f"{desc} [{stage}]")
+        weights = {"split": 0, "tune:ease": 5, "tune:mf": 15, "fusion:features": 35,
+                   "fusion": 45, "compression": 80, "refit": 88, "bundle": 95}  # fmt: skip
+        base = weights.get(stage, bar.n)
+        nxt = min([w for w in weights.values() if w > base] or [100])
+        target = int(base + (nxt - base) * frac)
+        if target > bar.n:
+            bar.update(target - bar.n)
+
+    return bar, cb
+
+
+def cmd_train(args) -> int:
+    from engine.data import load_interactions
+    from engine.features import load_item_features
+    from engine.pipeline import TrainConfig, train_bundle
+
+    t0 = time.time()
+    data = load_interactions(args.interactions)
+    items = load_item_features(args.items) if args.items else None
+    cfg = TrainConfig()
+    if args.time_budget is not None:
+        if args.time_budget <= 0:
+            raise ValueError("--time-budget must be a positive number of seconds")
+        cfg.time_budget_s = float(args.time_budget)
+    print(
+        f"loaded {len(data)} interactions: {data.n_users} users x {data.n_items} items",
+        file=sys.stderr,
+    )
+    bar, cb = _progress_bar("train")
+    try:
+        manifest = train_bundle(data, args.out, item_features=items, config=cfg, progress=cb)
+    finally:
+        bar.close()
+    val = manifest["metrics"]["validation"]
+    print(
+        json.dumps(
+            {
+                "bundle": str(args.out),
+                "served_model": manifest["served_model"],
+                "validation_ndcg@10": val.get("ndcg@10"),
+                "bundle_bytes": manifest["bundle_bytes"],
+                "seconds": round(time.time() - t0, 1),
+            }
+        )
+    )
+    return 0
+
+
+def _read_users(path: str) -> list[str]:
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"users file {p} does not exist; one user id per line")
+    lines = [ln.strip() for ln in p.read_text(encoding="utf-8").splitlines() if ln.strip()]
+    if not lines:
+        raise ValueError(f"users file {p} is empty; put one user id per line")
+    if "," in lines[0] or lines[0].lower() in ("user_id", "userid", "user"):
+        rows = list(csv.reader(lines))
+        header = [h.strip().lower() for h in rows[0]]
+        for name in ("user_id", "userid", "user"):
+            if name in header:
+                col = header.index(name)
+                return [r[col].strip() for r in rows[1:] if len(r) > col and r[col].strip()]
+        raise ValueError(f"users file {p}: CSV without a user_id column")
+    return lines
+
+
+def cmd_recommend(args) -> int:
+    from engine.recommender import Recommender
+
+    if args.k <= 0:
+        raise ValueError("--k must be a positive integer")
+    rec = Recommender.load(args.bundle)
+    out = sys.stdout
+    for uid in _read_users(args.users):
+        items = rec.recommend(uid, k=args.k)
+        out.write(
+            json.dumps(
+                {
+                    "user_id": uid,
+                    "items": [i for i, _ in items],
+                    "scores": [round(s, 6) for _, s in items],
+                    "strategy": rec.strategy_for(uid),
+                }
+            )
+            + "\n"
+        )
+    return 0
+
+
+def cmd_bench(args) -> int:
+    from engine.bench import run_bench
+
+    run_bench(args.data, json_out=args.json, time_budget=args.time_budget)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m engine", description=__doc__.splitlines()[0])
+    sub = p.add_subparsers(dest="command", required=True)
+    t = sub.add_parser("train", help="train a bundle from interactions")
+    t.add_argument("--interactions", required=True, help="CSV user_id,item_id,value,timestamp "
+                   "(or MovieLens u.data / ratings.csv)")  # fmt: skip
+    t.add_argument("--out", required=True, help="bundle directory to write")
+    t.add_argument("--items", help="item features: MovieLens u.item or movies.csv")
+    t.add_argument("--time-budget", type=float, default=None, help="seconds (default 60)")
+    t.set_defaults(func=cmd_train)
+    r = sub.add_parser("recommend", help="top-K for users from a bundle (JSON lines)")
+    r.add_argument("--bundle", required=True)
+    r.add_argument("--users", required=True, help="one user id per line, or CSV with user_id")
+    r.add_argument("--k", type=int, default=10)
+    r.set_defaults(func=cmd_recommend)
+    b = sub.add_parser("bench", help="side-by-side benchmark on the MS Recommenders protocol")
+    b.add_argument("--data", required=True, help="dataset dir (ml-100k or ml-latest-small)")
+    b.add_argument("--json", help="write the results as JSON here")
+    b.add_argument("--time-budget", type=float, default=None, help="pipeline budget (s)")
+    b.set_defaults(func=cmd_bench)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    _quiet_env()
+    args = build_parser().parse_args(argv)
+    from engine.bundle import BundleError
+    from engine.data import DataError
+
+    try:
+        return int(args.func(args) or 0)
+    except (DataError, BundleError, FileNotFoundError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
