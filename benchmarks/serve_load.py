@@ -167,7 +167,7 @@ def bench_key(tenant) -> str:
     from m6rec.tenants.services import api_key_create
 
     _, token = api_key_create(
-        tenant=tenant, name="benchmark", scopes=["recommend"], rate_limit="100000000/m"
+        tenant=tenant, name="benchmark", scopes=["recommend"], rate_limit="100000/s"
     )
     return token
 

@@ -215,12 +215,15 @@ class ModelCache:
     def get_or_load(
         self,
         key: tuple[int, int],
-        path: Path,
+        path: Path | Callable[[], Path],
         *,
         fallback: CachedModel | None = None,
         loader: Callable[[Path], Any] | None = None,
     ) -> tuple[CachedModel, bool]:
         """The cached entry for ``key``, loading it from ``path`` on a miss.
+
+        ``path`` may be a callable, resolved only when a load is needed (e.g. a remote bundle
+        fetched into a local cache directory).
 
         Returns ``(entry, hit)``. When another thread is already loading ``key`` and a
         ``fallback`` entry (the tenant's previously served model) is given, returns
@@ -248,9 +251,10 @@ class ModelCache:
             if load is None:
                 raise RuntimeError("ModelCache has no loader")
             started = time.perf_counter()
-            model = load(Path(path))
+            local = Path(path() if callable(path) else path)
+            model = load(local)
             seconds = time.perf_counter() - started
-            nbytes = self._sizer(model, Path(path))
+            nbytes = self._sizer(model, local)
             return self.put(key, model, nbytes=nbytes, load_seconds=seconds), False
         finally:
             load_lock.release()

@@ -36,6 +36,10 @@ __all__ = [
 MAX_FAILOVERS = 3
 
 
+class BundleStorageError(Exception):
+    """The bundle could not be fetched from storage (transient; the version is not failed)."""
+
+
 class BundleMismatch(Exception):
     """The bundle's manifest does not match the sha256 the registry recorded."""
 
@@ -102,9 +106,13 @@ def reset_caches() -> None:
 
 
 def _bundle_path(uri: str) -> Path:
+    from m6rec.registry.storage import BundleStorageError as StorageError
     from m6rec.registry.storage import bundle_local_path
 
-    return Path(bundle_local_path(uri=uri))
+    try:
+        return Path(bundle_local_path(uri=uri))
+    except (StorageError, OSError) as exc:
+        raise BundleStorageError(str(exc)) from exc
 
 
 def _verified_loader(expected_sha256: str):
@@ -173,10 +181,13 @@ def get_serving_model(tenant) -> ServingModel | None:
         try:
             entry, hit = cache.get_or_load(
                 key,
-                _bundle_path(ref.bundle_uri),
+                lambda uri=ref.bundle_uri: _bundle_path(uri),
                 fallback=fallback,
                 loader=_verified_loader(ref.bundle_sha256),
             )
+        except BundleStorageError:  # storage unreachable: not the bundle's fault, retry later
+            logger.exception("Tenant %s v%s: bundle storage failed", tenant.pk, ref.number)
+            return _serving(fallback) if fallback is not None else None
         except _bundle_errors() as exc:
             with _state_lock:
                 _failed.add(key)
@@ -188,3 +199,7 @@ def get_serving_model(tenant) -> ServingModel | None:
                 _last_served[tenant.pk] = key
         return ServingModel(recommender=entry.model, version=entry.key[1], cache_hit=hit)
     return None
+
+
+def _serving(entry: CachedModel) -> ServingModel:
+    return ServingModel(recommender=entry.model, version=entry.key[1], cache_hit=False)
