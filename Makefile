@@ -10,6 +10,8 @@ $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --upgrade --quiet pip
 	$(PY) -m pip install --progress-bar on -e ".[dev]"
+	# The example third-party domain plugin: the tests prove it registers through its entry point.
+	$(PY) -m pip install --progress-bar on -e examples/m6rec-domain-books
 	@touch $(STAMP)
 
 install: $(STAMP)
