@@ -5,6 +5,7 @@ worker sees committed rows), plus MovieLens slices to ingest through the API.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -60,86 +61,115 @@ def _switch_broker(app, url: str) -> None:
     app.amqp._producer_pool = None
 
 
+class Worker:
+    """A ``celery -A m6rec worker`` subprocess (its own process group) and its log."""
+
+    def __init__(self, *, broker: str, redis_url: str, media: Path, log_path: Path, env=None):
+        self.media_root = media
+        self.log_path = log_path
+        environment = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "m6rec.settings.test",
+            "PYTHONPATH": os.pathsep.join([str(REPO / "platform"), str(REPO)]),
+            "DATABASE_URL": _database_url(),
+            "REDIS_URL": redis_url,
+            "CELERY_BROKER_URL": broker,
+            "M6REC_MEDIA_ROOT": str(media),
+            "M6REC_TRAIN_CONFIG": json.dumps(TRAIN_CONFIG),
+            "M6REC_TRAINING_LOCK_TIMEOUT": "60",
+            "OPENBLAS_NUM_THREADS": "1",
+            "OMP_NUM_THREADS": "1",
+            "PYTHONUNBUFFERED": "1",
+            **(env or {}),
+        }
+        cmd = [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "m6rec",
+            "worker",
+            "--loglevel=INFO",
+            "--concurrency=2",
+            "--queues=small,large",
+            "--without-gossip",
+            "--without-mingle",
+            f"--hostname=it-{uuid.uuid4().hex[:8]}@%h",
+        ]
+        self._log = log_path.open("w")
+        self.process = subprocess.Popen(
+            cmd,
+            cwd=REPO,
+            env=environment,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: kill() takes the pool too
+        )
+        deadline = time.monotonic() + WORKER_READY_TIMEOUT
+        while "ready." not in self.log():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.kill()
+                pytest.fail(f"celery worker did not start:\n{self.log()[-4000:]}")
+            time.sleep(0.5)
+
+    def log(self) -> str:
+        return self.log_path.read_text()
+
+    def kill(self) -> None:
+        """SIGKILL the whole worker (main process and pool children), like an OOM kill."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=10)
+        self._log.close()
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)  # warm shutdown
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.process.wait(timeout=30)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=10)
+        self._log.close()
+
+
 @pytest.fixture(scope="module")
-def celery_worker(django_db_setup, django_db_blocker, redis_url, tmp_path_factory):
-    """Start ``celery -A m6rec worker`` (2 processes) against the test database; yields a
-    handle with ``media_root`` and ``log``. Stopped (SIGTERM, then SIGKILL) at module end."""
+def start_worker(django_db_setup, redis_url, tmp_path_factory):
+    """Factory: ``start_worker(env={...})`` starts a worker on the test database and the tests'
+    broker; the in-process publisher and MEDIA_ROOT follow it. All stopped at module end."""
+    import redis
     from django.conf import settings
 
     from m6rec.celery import app
 
-    media = tmp_path_factory.mktemp("media")
-    log_path = tmp_path_factory.mktemp("worker") / "worker.log"
     broker = _broker_url(redis_url)
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "m6rec.settings.test",
-        "PYTHONPATH": os.pathsep.join([str(REPO / "platform"), str(REPO)]),
-        "DATABASE_URL": _database_url(),
-        "REDIS_URL": redis_url,
-        "CELERY_BROKER_URL": broker,
-        "M6REC_MEDIA_ROOT": str(media),
-        "M6REC_TRAIN_CONFIG": json.dumps(TRAIN_CONFIG),
-        "M6REC_TRAINING_LOCK_TIMEOUT": "60",
-        "OPENBLAS_NUM_THREADS": "1",
-        "OMP_NUM_THREADS": "1",
-        "PYTHONUNBUFFERED": "1",
-    }
-    # purge leftovers of an earlier, interrupted session on this broker database
-    import redis
-
-    redis.Redis.from_url(broker).flushdb()
-    name = f"it-{uuid.uuid4().hex[:8]}@%h"
-    cmd = [
-        sys.executable,
-        "-m",
-        "celery",
-        "-A",
-        "m6rec",
-        "worker",
-        "--loglevel=INFO",
-        "--concurrency=2",
-        "--queues=small,large",
-        "--without-gossip",
-        "--without-mingle",
-        f"--hostname={name}",
-    ]
-    log = log_path.open("w")
-    proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + WORKER_READY_TIMEOUT
-    while "ready." not in log_path.read_text():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail(f"celery worker did not start:\n{log_path.read_text()[-4000:]}")
-        time.sleep(0.5)
-
-    old = {
-        "broker": app.conf.broker_url,
-        "media": settings.MEDIA_ROOT,
-    }
+    redis.Redis.from_url(broker).flushdb()  # leftovers of an interrupted session
+    media = tmp_path_factory.mktemp("media")
+    old_broker, old_media = app.conf.broker_url, settings.MEDIA_ROOT
     _switch_broker(app, broker)
     settings.MEDIA_ROOT = str(media)
+    workers: list[Worker] = []
 
-    class Handle:
-        media_root = media
-        process = proc
-
-        @staticmethod
-        def log() -> str:
-            return log_path.read_text()
+    def start(env: dict | None = None) -> Worker:
+        log_path = tmp_path_factory.mktemp("worker") / "worker.log"
+        worker = Worker(broker=broker, redis_url=redis_url, media=media, log_path=log_path, env=env)
+        workers.append(worker)
+        return worker
 
     try:
-        yield Handle
+        yield start
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
-        log.close()
-        _switch_broker(app, old["broker"])
-        settings.MEDIA_ROOT = old["media"]
+        for worker in workers:
+            if worker.process.poll() is None:
+                worker.stop()
+        _switch_broker(app, old_broker)
+        settings.MEDIA_ROOT = old_media
+
+
+@pytest.fixture(scope="module")
+def celery_worker(start_worker):
+    """One shared worker (2 processes) for a test module."""
+    return start_worker()
 
 
 @pytest.fixture(scope="session")

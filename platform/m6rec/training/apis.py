@@ -74,6 +74,7 @@ class TrainApi(AdminApi):
             )
         except TrainingConflictError as exc:
             raise conflict_from(exc) from exc
+        run.refresh_from_db()  # with eager Celery (quick start) the run has already finished
         return Response(RunOutputSerializer(run).data, status=status.HTTP_202_ACCEPTED)
 
 

@@ -48,6 +48,29 @@ def test_train_tenant_queue_mode_and_errors(tenant, monkeypatch, capsys):
         call_command("train_tenant", "nope")
 
 
+def test_train_tenant_rejects_bad_config(tenant):
+    with pytest.raises(CommandError, match="not valid JSON"):
+        call_command("train_tenant", tenant.slug, "--sync", "--config", "{nope")
+    with pytest.raises(CommandError, match="must be a JSON object"):
+        call_command("train_tenant", tenant.slug, "--sync", "--config", "[1]")
+
+
+def test_train_tenant_config_option_reaches_the_engine(tenant, ingest, fake_engine):
+    ingest(tenant)
+    call_command(
+        "train_tenant",
+        tenant.slug,
+        "--sync",
+        "--no-progress",
+        "--time-budget",
+        "9",
+        "--config",
+        '{"use_fusion": false}',
+    )
+    config = fake_engine.calls[0][3]
+    assert (config.time_budget_s, config.use_fusion) == (9, False)
+
+
 def test_train_tenant_sync_failure_is_reported(tenant):
     with pytest.raises(CommandError, match="has no interactions yet"):
         call_command("train_tenant", tenant.slug, "--sync", "--no-progress")

@@ -6,6 +6,8 @@ with ``--sync`` it runs in this process with a progress bar and prints the resul
 
 from __future__ import annotations
 
+import json
+
 from django.core.management.base import BaseCommand, CommandError
 
 from m6rec.tenants.models import Tenant
@@ -28,13 +30,28 @@ class Command(BaseCommand):
             default=None,
             help="Engine time budget in seconds (overrides M6REC_TRAIN_CONFIG).",
         )
+        parser.add_argument(
+            "--config",
+            default=None,
+            help="Engine TrainConfig overrides as JSON, e.g. '{\"use_fusion\": false}' (--sync).",
+        )
         parser.add_argument("--no-progress", action="store_true", help="No progress bar.")
 
     def handle(self, *args, slug: str, sync: bool, time_budget, no_progress: bool, **options):
+
         tenant = Tenant.objects.filter(slug=slug).first()
         if tenant is None:
             raise CommandError(f'no tenant "{slug}"; create it with create_tenant')
-        overrides = {"time_budget_s": time_budget} if time_budget is not None else None
+        try:
+            overrides = json.loads(options["config"]) if options.get("config") else {}
+        except json.JSONDecodeError as exc:
+            raise CommandError(f"--config is not valid JSON: {exc}") from exc
+        if not isinstance(overrides, dict):
+            raise CommandError("--config must be a JSON object")
+        if time_budget is not None:
+            overrides["time_budget_s"] = time_budget
+        # a run left "running" by a killed process (no worker sweeps in the quick start)
+        services.training_run_sweep_stuck()
         try:
             if not sync:
                 run = services.training_run_create(
@@ -50,7 +67,7 @@ class Command(BaseCommand):
             )
         except TrainingConflictError as exc:
             raise CommandError(exc.message) from exc
-        self._run_with_progress(run, overrides=overrides, show=not no_progress)
+        self._run_with_progress(run, overrides=overrides or None, show=not no_progress)
         run.refresh_from_db()
         if run.status != TrainingRun.Status.SUCCEEDED:
             raise CommandError(f"training run {run.pk} {run.status}: {run.error_message}")
