@@ -64,7 +64,7 @@ def test_promote_and_pin_actions(staff, tenant, versions):
 def test_train_now_from_run_admin(staff, tenant, monkeypatch):
     from m6rec.training import services
 
-    monkeypatch.setattr(services, "training_run_dispatch", lambda *, run_id: None)
+    monkeypatch.setattr(services.runs, "training_run_dispatch", lambda *, run_id: None)
     response = staff.post(reverse("admin:training_trainingrun_add"), {"tenant": tenant.pk})
     assert response.status_code == 302
     run = TrainingRun.objects.get(tenant=tenant)
@@ -85,7 +85,7 @@ def test_train_now_action_on_tenant_admin(staff, tenant, monkeypatch):
 
     if not admin.site.is_registered(Tenant):
         pytest.skip("the tenants app registers no admin")
-    monkeypatch.setattr(services, "training_run_dispatch", lambda *, run_id: None)
+    monkeypatch.setattr(services.runs, "training_run_dispatch", lambda *, run_id: None)
     staff.post(
         reverse("admin:tenants_tenant_changelist"),
         {"action": "train_now", "_selected_action": [tenant.pk]},

@@ -12,7 +12,9 @@ def _no_dispatch(monkeypatch):
     from m6rec.training import services
 
     sent = []
-    monkeypatch.setattr(services, "training_run_dispatch", lambda *, run_id: sent.append(run_id))
+    monkeypatch.setattr(
+        services.runs, "training_run_dispatch", lambda *, run_id: sent.append(run_id)
+    )
     return sent
 
 

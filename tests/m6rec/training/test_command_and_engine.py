@@ -39,7 +39,7 @@ def test_train_tenant_sync_with_real_engine(tenant, ingest, settings, capsys):
 def test_train_tenant_queue_mode_and_errors(tenant, monkeypatch, capsys):
     from m6rec.training import services
 
-    monkeypatch.setattr(services, "training_run_dispatch", lambda *, run_id: None)
+    monkeypatch.setattr(services.runs, "training_run_dispatch", lambda *, run_id: None)
     call_command("train_tenant", tenant.slug)
     assert "queued training run" in capsys.readouterr().out
     with pytest.raises(CommandError, match="already has a queued training run"):

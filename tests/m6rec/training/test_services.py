@@ -42,7 +42,9 @@ def test_create_records_requester(tenant, django_user_model):
 
 def test_create_dispatches_on_commit(tenant, monkeypatch, django_capture_on_commit_callbacks):
     sent = []
-    monkeypatch.setattr(services, "training_run_dispatch", lambda *, run_id: sent.append(run_id))
+    monkeypatch.setattr(
+        services.runs, "training_run_dispatch", lambda *, run_id: sent.append(run_id)
+    )
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         run = services.training_run_create(tenant=tenant, trigger="api")
     assert sent == [] and len(callbacks) == 1  # nothing is sent before the commit
@@ -273,7 +275,9 @@ def test_sweep_fails_stuck_runs_only_when_lock_expired(tenant, other_tenant, set
 def test_sweep_redispatches_forgotten_queued_runs(tenant, monkeypatch, settings):
     settings.M6REC_TRAINING_REDISPATCH_AFTER = 60
     sent = []
-    monkeypatch.setattr(services, "training_run_dispatch", lambda *, run_id: sent.append(run_id))
+    monkeypatch.setattr(
+        services.runs, "training_run_dispatch", lambda *, run_id: sent.append(run_id)
+    )
     run = create(tenant)
     services.training_run_sweep_stuck()
     assert sent == []  # too recent

@@ -1,169 +1,30 @@
-"""Training services: create and dispatch runs, execute one, sweep stuck runs, schedule.
-
-Life of a run::
-
-    training_run_create()  ── queued ──(on commit)──> train_tenant.delay(run_id)
-    training_run_execute() ── running ── data → features → engine → publish bundle
-                           ── register ModelVersion (candidate) + quality gate, one transaction
-                           ── succeeded | failed | cancelled
-
-One run per tenant at a time: a partial unique index on ``(tenant) WHERE status IN
-('queued', 'running')`` rejects a second request, and a per-tenant Redis lock with expiry
-(extended by a heartbeat thread) guards execution. A worker killed mid-run stops the
-heartbeat; once the lock has expired :func:`training_run_sweep_stuck` (beat task and worker
-start-up) fails the run, or a redelivered task restarts it (up to ``M6REC_TRAINING_MAX_ATTEMPTS``).
-No version is ever half-registered: the bundle is published and the version row written in the
-same transaction (the bundle is deleted again when that transaction fails).
-"""
+"""Execute a run: lock, data, features, engine, publish + register + gate; progress."""
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import shutil
 import socket
 import time
-from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
 from m6rec.registry import services as registry_services
 from m6rec.registry import storage
-from m6rec.training.errors import RunCancelled, TrainingConflictError, TrainingError
-from m6rec.training.locks import Heartbeat, TenantTrainingLock, lock_is_held, lock_timeout
+from m6rec.training.errors import RunCancelled, TrainingError
+from m6rec.training.locks import Heartbeat, TenantTrainingLock
 from m6rec.training.models import TrainingRun
+from m6rec.training.services.runs import _queue_name, _setting, train_config_for
 
 logger = logging.getLogger(__name__)
 
 Status = TrainingRun.Status
 Trigger = TrainingRun.Trigger
-
-
-# ---------------------------------------------------------------------- settings
-def _setting(name: str, default: Any) -> Any:
-    return getattr(settings, name, default)
-
-
-def train_config_for(*, tenant, overrides: dict | None = None):
-    """The engine :class:`~engine.pipeline.TrainConfig` for a tenant: defaults, overlaid with
-    ``settings.M6REC_TRAIN_CONFIG``, the tenant's ``config["training"]`` and ``overrides``
-    (unknown keys are ignored; JSON lists become tuples)."""
-    from engine.pipeline import TrainConfig
-
-    known = {f.name: f for f in dataclasses.fields(TrainConfig)}
-    merged: dict[str, Any] = {}
-    tenant_training = (tenant.config or {}).get("training") or {}
-    sources = (_setting("M6REC_TRAIN_CONFIG", {}) or {}, tenant_training, overrides or {})
-    for source in sources:
-        for key, value in dict(source).items():
-            if key in known:
-                merged[key] = tuple(value) if isinstance(value, list) else value
-    return TrainConfig(**merged)
-
-
-# ---------------------------------------------------------------------- create / dispatch
-def _requester(requested_by: Any) -> tuple[Any, str]:
-    label, user = registry_services.actor_label(requested_by)
-    return user, label
-
-
-def training_run_create(
-    *, tenant, trigger: str, requested_by: Any = None, dispatch: bool = True
-) -> TrainingRun:
-    """Queue a training run for ``tenant``; the task is sent when the transaction commits.
-
-    Raises :class:`TrainingConflictError` (API: 409) when the tenant already has a queued or
-    running run. ``requested_by``: a user, an API key, a label or ``None`` (system).
-    """
-    if trigger not in Trigger.values:
-        raise TrainingError(f"unknown trigger {trigger!r}; one of {', '.join(Trigger.values)}")
-    user, label = _requester(requested_by)
-    try:
-        with transaction.atomic():
-            type(tenant).objects.select_for_update().filter(pk=tenant.pk).first()
-            existing = TrainingRun.objects.filter(
-                tenant=tenant, status__in=TrainingRun.IN_PROGRESS
-            ).first()
-            if existing is not None:
-                raise _conflict(existing)
-            run = TrainingRun.objects.create(
-                tenant=tenant,
-                trigger=trigger,
-                requested_by=user,
-                requested_by_label=label,
-                status=Status.QUEUED,
-            )
-            if dispatch:
-                run_id = run.pk
-                transaction.on_commit(lambda: training_run_dispatch(run_id=run_id))
-    except IntegrityError as exc:  # lost a race the row lock did not cover
-        existing = TrainingRun.objects.filter(
-            tenant=tenant, status__in=TrainingRun.IN_PROGRESS
-        ).first()
-        if existing is None:
-            raise
-        raise _conflict(existing) from exc
-    return run
-
-
-def _conflict(existing: TrainingRun) -> TrainingConflictError:
-    return TrainingConflictError(
-        f"tenant already has a {existing.status} training run (id {existing.pk}); "
-        "wait for it to finish",
-        details={"run_id": existing.pk, "status": existing.status},
-    )
-
-
-def _queue_for_tenant(tenant_id: int) -> str | None:
-    try:
-        from m6rec.ops.queues import queue_for
-    except ImportError:
-        return None
-    from m6rec.catalog.models import Interaction
-
-    return queue_for(Interaction.objects.filter(tenant_id=tenant_id).count())
-
-
-def _queue_name(interaction_count: int) -> str | None:
-    try:
-        from m6rec.ops.queues import queue_for
-    except ImportError:
-        return None
-    return queue_for(interaction_count)
-
-
-def training_run_dispatch(*, run_id: int) -> None:
-    """Send ``train_tenant(run_id)`` to the broker (the queue picked by ``ops.queues``)."""
-    from m6rec.training.tasks import train_tenant
-
-    run = TrainingRun.objects.filter(pk=run_id).only("tenant_id", "status").first()
-    if run is None or run.status != Status.QUEUED:
-        return
-    queue = _queue_for_tenant(run.tenant_id) if _setting("M6REC_TRAINING_ROUTING", True) else None
-    TrainingRun.objects.filter(pk=run_id).update(dispatched_at=timezone.now())
-    if queue:
-        train_tenant.apply_async(args=[run_id], queue=queue)
-    else:
-        train_tenant.delay(run_id)
-
-
-def training_run_cancel(*, run: TrainingRun, actor: Any = None) -> TrainingRun:
-    """Cancel a queued or running run (a running one stops at its next progress report)."""
-    _, label = _requester(actor)
-    now = timezone.now()
-    TrainingRun.objects.filter(pk=run.pk, status__in=TrainingRun.IN_PROGRESS).update(
-        status=Status.CANCELLED,
-        finished_at=now,
-        error_message=f"cancelled by {label}",
-    )
-    run.refresh_from_db()
-    return run
 
 
 # ---------------------------------------------------------------------- progress
@@ -442,109 +303,3 @@ def _execute_claimed(
     finally:
         if staging is not None:
             shutil.rmtree(staging, ignore_errors=True)
-
-
-# ---------------------------------------------------------------------- sweep / schedule
-def training_run_sweep_stuck(*, now=None) -> list[int]:
-    """Fail runs left ``running`` by a dead worker; re-send runs that stayed ``queued``.
-
-    A running run is stuck when its heartbeat is older than the lock timeout and nobody holds
-    the tenant's lock. A queued run is re-dispatched when it was sent more than
-    ``M6REC_TRAINING_REDISPATCH_AFTER`` seconds ago (duplicates are no-ops). Returns the ids
-    of the runs it failed.
-    """
-    now = now or timezone.now()
-    stale = now - timedelta(seconds=lock_timeout())
-    failed: list[int] = []
-    running = TrainingRun.objects.filter(status=Status.RUNNING, heartbeat_at__lt=stale)
-    for run in running.only("pk", "tenant_id", "heartbeat_at"):
-        if lock_is_held(run.tenant_id):
-            continue
-        updated = TrainingRun.objects.filter(
-            pk=run.pk, status=Status.RUNNING, heartbeat_at=run.heartbeat_at
-        ).update(
-            status=Status.FAILED,
-            finished_at=now,
-            error_message=(
-                f"worker lost: no heartbeat since {run.heartbeat_at:%Y-%m-%d %H:%M:%S} UTC "
-                "and the tenant lock expired (worker killed?); start a new run"
-            ),
-        )
-        if updated:
-            failed.append(run.pk)
-            logger.warning("run %s failed by the sweep (worker lost)", run.pk)
-    redispatch_after = timedelta(seconds=_setting("M6REC_TRAINING_REDISPATCH_AFTER", 900))
-    queued = TrainingRun.objects.filter(status=Status.QUEUED, created_at__lt=now - redispatch_after)
-    for run_id, dispatched_at in queued.values_list("pk", "dispatched_at"):
-        if dispatched_at is None or dispatched_at < now - redispatch_after:
-            training_run_dispatch(run_id=run_id)
-    return failed
-
-
-def _positive_number(value: Any) -> float | None:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if number > 0 else None
-
-
-def training_schedule_due(*, now=None) -> list[TrainingRun]:
-    """Queue runs for active tenants that are due: ``config["train_every_hours"]`` since
-    their last run, or ``config["train_after_new_interactions"]`` new interactions since the
-    last run read its data. Tenants with a run in progress or without data are skipped."""
-    from m6rec.catalog.models import Interaction
-    from m6rec.tenants.models import Tenant
-    from m6rec.training.selectors import run_get_last
-
-    now = now or timezone.now()
-    failure_backoff = float(_setting("M6REC_TRAINING_FAILURE_BACKOFF", 3600))
-    queued: list[TrainingRun] = []
-    for tenant in Tenant.objects.filter(active=True):
-        config = tenant.config or {}
-        every = _positive_number(config.get("train_every_hours"))
-        threshold = _positive_number(config.get("train_after_new_interactions"))
-        if every is None and threshold is None:
-            continue
-        if TrainingRun.objects.filter(tenant=tenant, status__in=TrainingRun.IN_PROGRESS).exists():
-            continue
-        count = Interaction.objects.filter(tenant=tenant).count()
-        if count == 0:
-            continue
-        last = run_get_last(tenant=tenant)
-        if (
-            last is not None
-            and last.status == Status.FAILED
-            and last.created_at > now - timedelta(seconds=failure_backoff)
-        ):
-            continue  # do not hammer a tenant whose last run failed
-        trigger = None
-        if every is not None and (last is None or last.created_at <= now - timedelta(hours=every)):
-            trigger = Trigger.SCHEDULE
-        elif threshold is not None:
-            seen = last.interactions_seen if last is not None else 0
-            if count - seen >= threshold:
-                trigger = Trigger.THRESHOLD
-        if trigger is None:
-            continue
-        try:
-            queued.append(training_run_create(tenant=tenant, trigger=trigger))
-        except TrainingConflictError:
-            continue
-    return queued
-
-
-def training_run_sync(
-    *,
-    tenant,
-    requested_by: Any = None,
-    trigger: str = Trigger.COMMAND,
-    overrides: dict | None = None,
-) -> TrainingRun:
-    """Create a run and execute it in this process (management command, quick start)."""
-    run = training_run_create(
-        tenant=tenant, trigger=trigger, requested_by=requested_by, dispatch=False
-    )
-    training_run_execute(run_id=run.pk, overrides=overrides)
-    run.refresh_from_db()
-    return run

@@ -1,0 +1,153 @@
+"""Create, dispatch and cancel training runs; the engine configuration of a tenant."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from m6rec.registry import services as registry_services
+from m6rec.training.errors import TrainingConflictError, TrainingError
+from m6rec.training.models import TrainingRun
+
+logger = logging.getLogger(__name__)
+
+Status = TrainingRun.Status
+Trigger = TrainingRun.Trigger
+
+
+# ---------------------------------------------------------------------- settings
+def _setting(name: str, default: Any) -> Any:
+    return getattr(settings, name, default)
+
+
+def train_config_for(*, tenant, overrides: dict | None = None):
+    """The engine :class:`~engine.pipeline.TrainConfig` for a tenant: defaults, overlaid with
+    ``settings.M6REC_TRAIN_CONFIG``, the tenant's ``config["training"]`` and ``overrides``
+    (unknown keys are ignored; JSON lists become tuples)."""
+    from engine.pipeline import TrainConfig
+
+    known = {f.name: f for f in dataclasses.fields(TrainConfig)}
+    merged: dict[str, Any] = {}
+    tenant_training = (tenant.config or {}).get("training") or {}
+    sources = (_setting("M6REC_TRAIN_CONFIG", {}) or {}, tenant_training, overrides or {})
+    for source in sources:
+        for key, value in dict(source).items():
+            if key in known:
+                merged[key] = tuple(value) if isinstance(value, list) else value
+    return TrainConfig(**merged)
+
+
+# ---------------------------------------------------------------------- create / dispatch
+def _requester(requested_by: Any) -> tuple[Any, str]:
+    label, user = registry_services.actor_label(requested_by)
+    return user, label
+
+
+def training_run_create(
+    *, tenant, trigger: str, requested_by: Any = None, dispatch: bool = True
+) -> TrainingRun:
+    """Queue a training run for ``tenant``; the task is sent when the transaction commits.
+
+    Raises :class:`TrainingConflictError` (API: 409) when the tenant already has a queued or
+    running run. ``requested_by``: a user, an API key, a label or ``None`` (system).
+    """
+    if trigger not in Trigger.values:
+        raise TrainingError(f"unknown trigger {trigger!r}; one of {', '.join(Trigger.values)}")
+    user, label = _requester(requested_by)
+    try:
+        with transaction.atomic():
+            type(tenant).objects.select_for_update().filter(pk=tenant.pk).first()
+            existing = TrainingRun.objects.filter(
+                tenant=tenant, status__in=TrainingRun.IN_PROGRESS
+            ).first()
+            if existing is not None:
+                raise _conflict(existing)
+            run = TrainingRun.objects.create(
+                tenant=tenant,
+                trigger=trigger,
+                requested_by=user,
+                requested_by_label=label,
+                status=Status.QUEUED,
+            )
+            if dispatch:
+                run_id = run.pk
+                transaction.on_commit(lambda: training_run_dispatch(run_id=run_id))
+    except IntegrityError as exc:  # lost a race the row lock did not cover
+        existing = TrainingRun.objects.filter(
+            tenant=tenant, status__in=TrainingRun.IN_PROGRESS
+        ).first()
+        if existing is None:
+            raise
+        raise _conflict(existing) from exc
+    return run
+
+
+def _conflict(existing: TrainingRun) -> TrainingConflictError:
+    return TrainingConflictError(
+        f"tenant already has a {existing.status} training run (id {existing.pk}); "
+        "wait for it to finish",
+        details={"run_id": existing.pk, "status": existing.status},
+    )
+
+
+def _queue_name(interaction_count: int) -> str | None:
+    try:
+        from m6rec.ops.queues import queue_for
+    except ImportError:
+        return None
+    return queue_for(interaction_count)
+
+
+def training_run_dispatch(*, run_id: int) -> None:
+    """Send ``train_tenant(run_id)`` to the broker (the queue picked by ``ops.queues``)."""
+    from m6rec.training.tasks import train_tenant
+
+    run = TrainingRun.objects.filter(pk=run_id).only("tenant_id", "status").first()
+    if run is None or run.status != Status.QUEUED:
+        return
+    queue = None
+    if _setting("M6REC_TRAINING_ROUTING", True):
+        from m6rec.catalog.models import Interaction
+
+        queue = _queue_name(Interaction.objects.filter(tenant_id=run.tenant_id).count())
+    TrainingRun.objects.filter(pk=run_id).update(dispatched_at=timezone.now())
+    if queue:
+        train_tenant.apply_async(args=[run_id], queue=queue)
+    else:
+        train_tenant.delay(run_id)
+
+
+def training_run_cancel(*, run: TrainingRun, actor: Any = None) -> TrainingRun:
+    """Cancel a queued or running run (a running one stops at its next progress report)."""
+    _, label = _requester(actor)
+    now = timezone.now()
+    TrainingRun.objects.filter(pk=run.pk, status__in=TrainingRun.IN_PROGRESS).update(
+        status=Status.CANCELLED,
+        finished_at=now,
+        error_message=f"cancelled by {label}",
+    )
+    run.refresh_from_db()
+    return run
+
+
+def training_run_sync(
+    *,
+    tenant,
+    requested_by: Any = None,
+    trigger: str = Trigger.COMMAND,
+    overrides: dict | None = None,
+) -> TrainingRun:
+    """Create a run and execute it in this process (management command, quick start)."""
+    run = training_run_create(
+        tenant=tenant, trigger=trigger, requested_by=requested_by, dispatch=False
+    )
+    from m6rec.training.services.execution import training_run_execute
+
+    training_run_execute(run_id=run.pk, overrides=overrides)
+    run.refresh_from_db()
+    return run
