@@ -140,7 +140,7 @@ def run_bench(data_dir: str | Path, json_out: str | None = None, time_budget=Non
         return model
 
     t = time.time()
-    grid = [(f, r, a) for f in (32, 64, 128) for r in (0.01, 0.1, 1.0, 5.0) for a in (1, 3, 10)]
+    grid = [(f, r, a) for f in (32, 64) for r in (1.0, 5.0, 10.0, 20.0, 35.0) for a in (1, 2, 3)]
     rng = np.random.default_rng(0)
     rng.shuffle(grid)
     trials = []

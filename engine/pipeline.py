@@ -47,11 +47,11 @@ class TrainConfig:
     seed: int = 42
     split_ratio: float = 0.75
     # CF / MF
-    ease_lambdas: tuple[float, ...] = (100.0, 200.0, 350.0, 500.0, 800.0, 1200.0)
+    ease_lambdas: tuple[float, ...] = (500.0, 250.0, 800.0, 1200.0)
     mf_kind: str = "als"  # "als" or "bpr"
     mf_factors: tuple[int, ...] = (32, 64)
-    mf_regularization: tuple[float, ...] = (0.01, 0.1, 1.0, 5.0)
-    mf_alpha: tuple[float, ...] = (1.0, 3.0, 10.0, 30.0)
+    mf_regularization: tuple[float, ...] = (20.0, 5.0, 10.0, 35.0)
+    mf_alpha: tuple[float, ...] = (1.0, 0.5, 2.0)
     mf_transform: tuple[str, ...] = ("binary", "log")
     mf_iterations: int = 15
     mf_max_trials: int = 16
@@ -62,7 +62,8 @@ class TrainConfig:
     fusion_dropout: float = 0.1
     fusion_learning_rate: float = 1e-3
     fusion_epochs: int = 40
-    fusion_patience: int = 5
+    fusion_patience: int = 4
+    fusion_batch_users: int = 64
     fusion_max_users: int = 4000
     fusion_min_users: int = 20
     gate_fraction: float = 0.25
@@ -207,11 +208,9 @@ def _mf_grid(cfg: TrainConfig) -> list[dict]:
         for t in cfg.mf_transform
     ]
     rng.shuffle(grid)
-    # always try a sensible default first
-    default = {"factors": cfg.mf_factors[min(1, len(cfg.mf_factors) - 1)],
-               "regularization": cfg.mf_regularization[min(1, len(cfg.mf_regularization) - 1)],
-               "alpha": cfg.mf_alpha[min(2, len(cfg.mf_alpha) - 1)],
-               "transform": cfg.mf_transform[0]}  # fmt: skip
+    # always try the first value of every grid first (a sensible default)
+    default = {"factors": cfg.mf_factors[0], "regularization": cfg.mf_regularization[0],
+               "alpha": cfg.mf_alpha[0], "transform": cfg.mf_transform[0]}  # fmt: skip
     return [default] + [g for g in grid if g != default]
 
 
@@ -382,7 +381,7 @@ def train_bundle(
             clock.report("fusion:features", 0.0)
             parts = [_labelled(ctx_in, split, fit_users, inner_mf, ut_in, user_f)]
             for j in range(1, cfg.fusion_folds):
-                if clock.time_spent_frac() > 0.45:
+                if clock.time_spent_frac() > 0.5:
                     break
                 sj = _split(data, cfg, seed=cfg.seed + j)
                 if sj is None:
@@ -540,6 +539,7 @@ def _train_and_compress(cfg, clock, fb, labels, gb, gate_metrics, tmpdir, onnx_f
         learning_rate=cfg.fusion_learning_rate,
         epochs=cfg.fusion_epochs,
         patience=cfg.fusion_patience,
+        batch_users=cfg.fusion_batch_users,
         seed=cfg.seed,
         deadline=clock.deadline(0.8),
         progress=lambda ep, sc: clock.report("fusion", ep / cfg.fusion_epochs),

@@ -89,6 +89,12 @@ class Recommender:
                 str(onnx_path), so, providers=["CPUExecutionProvider"]
             )
             self._input_name = self._session.get_inputs()[0].name
+            want = self._session.get_inputs()[0].shape[-1]
+            if isinstance(want, int) and want != self.ctx.n_features:
+                raise BundleError(
+                    f"bundle {path}: {self.model}.onnx expects {want} features but the bundle's "
+                    f"arrays give {self.ctx.n_features}; the bundle is inconsistent, retrain it"
+                )
 
     # ------------------------------------------------------------ construction
     @classmethod
@@ -131,14 +137,18 @@ class Recommender:
         return self._indices[s:e].astype(np.int64), self._weights[s:e]
 
     def strategy_for(self, user_id, history=None) -> str:
-        """ "model" when the user is known or has usable history, else "popularity"."""
+        """ "model" when the user has usable behaviour, else "popularity".
+
+        With ``history`` given, only that history counts (an empty or all-unknown history means
+        popularity, even for a user known at training time); without it, a user known to the
+        bundle gets the model.
+        """
+        if self.model == "popularity":
+            return "popularity"
         if history is not None:
             items, _ = self._history_of(None, history)
-            if len(items):
-                return "model"
-        return (
-            "model" if self.knows_user(user_id) and self.model != "popularity" else ("popularity")
-        )
+            return "model" if len(items) else "popularity"
+        return "model" if self.knows_user(user_id) else "popularity"
 
     def _mask(self, exclude_items, allowed_items) -> np.ndarray:
         elig = np.ones(self.n_items, dtype=bool)
@@ -204,8 +214,9 @@ class Recommender:
         items, w = self._history_of(user_id, history)
         if exclude_seen and len(items):
             elig[items] = False
-        known = self.knows_user(user_id)
-        if self.model == "popularity" or (not known and len(items) == 0):
+        if len(items) == 0 and (history is not None or not self.knows_user(user_id)):
+            return self._top(np.where(elig, self._pop, -np.inf).astype(np.float64), k)
+        if self.model == "popularity":
             return self._top(np.where(elig, self._pop, -np.inf).astype(np.float64), k)
         return self._recommend_model(user_id, items, w, history is not None, elig, k)
 
