@@ -89,7 +89,9 @@ def _books_tenant_data(n_users=40, n_books=30, seed=0):
 
 
 def test_books_trains_with_the_engine(books_ep, tmp_path):
-    """Engine level: the plugin's features feed train_bundle and its rules filter results."""
+    """Engine level (no fusion, fast): the plugin's features and weights feed train_bundle,
+    and its rules filter the bundle's recommendations. The platform test below trains the
+    full pipeline, fusion included."""
     from domains.records import Candidate, InteractionRecord, ItemRecord, UserRecord
     from engine.data import InteractionData
     from engine.pipeline import TrainConfig, train_bundle
@@ -115,7 +117,7 @@ def test_books_trains_with_the_engine(books_ep, tmp_path):
         tmp_path / "bundle",
         item_features=domain.item_features(items),
         user_features=domain.user_features(people, records, items=items),
-        config=TrainConfig(**config),
+        config=TrainConfig(**{**config, "use_fusion": False}),
     )
     assert manifest["features"]["item"][:2] == ["genre=fiction", "genre=fantasy"]
     rec = Recommender.load(tmp_path / "bundle")
