@@ -17,5 +17,4 @@ class PluginsConfig(AppConfig):
         """
         from m6rec.plugins import registry
 
-        disabled = getattr(settings, "M6REC_DISABLED_DOMAINS", ())
-        registry.configure(disabled=disabled)
+        registry.configure(disabled=registry.disabled_setting(settings))

@@ -36,6 +36,7 @@ __all__ = [
     "available_domains",
     "configure",
     "disabled_domains",
+    "disabled_setting",
     "domain_choices",
     "get_domain",
     "load_domains",
@@ -108,11 +109,24 @@ def configure(
     return dict(domains)
 
 
+def disabled_setting(settings: Any) -> list[str]:
+    """``M6REC_DISABLED_DOMAINS`` as a list: a list/tuple, or a comma-separated string."""
+    value = getattr(settings, "M6REC_DISABLED_DOMAINS", None) or ()
+    if isinstance(value, str):
+        value = value.split(",")
+    return [str(v).strip() for v in value if str(v).strip()]
+
+
 def _current() -> dict[str, Domain]:
     if _domains is None:  # used outside Django start-up (scripts): load lazily
         from django.conf import settings
+        from django.core.exceptions import ImproperlyConfigured
 
-        configure(disabled=getattr(settings, "M6REC_DISABLED_DOMAINS", ()))
+        try:
+            disabled = disabled_setting(settings)
+        except ImproperlyConfigured:  # settings not configured: plain script
+            disabled = []
+        configure(disabled=disabled)
     assert _domains is not None
     return _domains
 

@@ -167,3 +167,9 @@ def test_app_start_up_fails_loudly_on_a_broken_plugin(monkeypatch):
 def test_domain_choices_for_forms():
     choices = dict(registry.domain_choices())
     assert choices["ecommerce"] == "ecommerce (v1.0.0)"
+
+
+@override_settings(M6REC_DISABLED_DOMAINS="social, health")
+def test_setting_may_be_a_comma_separated_string():
+    apps.get_app_config("plugins").ready()
+    assert registry.disabled_domains() == ["health", "social"]
