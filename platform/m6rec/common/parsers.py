@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 
 from django.conf import settings
 from rest_framework.exceptions import ParseError
@@ -43,12 +44,20 @@ def max_body_bytes() -> int:
     return int(getattr(settings, "M6REC_MAX_BODY_BYTES", settings.DATA_UPLOAD_MAX_MEMORY_SIZE))
 
 
+# Only a number with a 3-digit exponent or a run of 41+ digits can overflow a float or be an
+# oversized integer; bodies without one are parsed without per-number Python callbacks.
+_SUSPICIOUS_NUMBER = re.compile(r"\d[eE][+]?\d{3}|\d{41}")
+_SUSPICIOUS_NUMBER_B = re.compile(rb"\d[eE][+]?\d{3}|\d{41}")
+
+
 def loads_strict(raw: bytes | str):
     """``json.loads`` that refuses NaN/Infinity/overflowing numbers; raises ParseError."""
+    pattern = _SUSPICIOUS_NUMBER_B if isinstance(raw, bytes) else _SUSPICIOUS_NUMBER
+    hooks = {}
+    if pattern.search(raw):
+        hooks = {"parse_float": _parse_float, "parse_int": _parse_int}
     try:
-        return json.loads(
-            raw, parse_constant=_reject_constant, parse_float=_parse_float, parse_int=_parse_int
-        )
+        return json.loads(raw, parse_constant=_reject_constant, **hooks)
     except _NonFiniteNumber as exc:
         raise ParseError(f"JSON parse error: {exc}.") from exc
     except UnicodeDecodeError as exc:
