@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 import zlib
-from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -157,45 +156,39 @@ def behaviour_aggregates(
     type_col = {t: j for j, t in enumerate(types)}
     row_of = {u.user_id: r for r, u in enumerate(users)}
     n = len(users)
-    counts = np.zeros((n, len(types)))
-    total = np.zeros(n)
-    distinct: dict[int, set[str]] = defaultdict(set)
-    last = np.full(n, -np.inf)
     if item_features is None and items is not None:
         item_features = domain.item_features(items, config=config)
-    taste_dim = item_features.values.shape[1] if item_features is not None else 0
-    taste = np.zeros((n, taste_dim))
-    item_row = {i: r for r, i in enumerate(item_features.ids)} if item_features else {}
-    taste_weight = np.zeros(n)
-    weights = domain.confidence_weights(
-        [e for e in interactions if e.type in type_col], config=config
-    )
-    known = iter(weights)
-    stamps = [to_datetime(e.timestamp) for e in interactions]
-    latest = max((s.timestamp() for s in stamps if s is not None), default=0.0)
-    for event, stamp in zip(interactions, stamps, strict=True):
-        if event.type not in type_col:
-            continue
-        w = float(next(known))
-        r = row_of.get(event.user_id)
-        if r is None:
-            continue
-        counts[r, type_col[event.type]] += 1
-        total[r] += w
-        distinct[r].add(event.item_id)
-        if stamp is not None:
-            last[r] = max(last[r], stamp.timestamp())
-        j = item_row.get(event.item_id)
-        if j is not None:
-            taste[r] += w * item_features.values[j]
-            taste_weight[r] += w
+    events = [e for e in interactions if e.type in type_col]
+    weights = domain.confidence_weights(events, config=config).astype(np.float64)
+    stamps = [to_datetime(e.timestamp) for e in events]
+    secs = np.array([s.timestamp() if s is not None else -np.inf for s in stamps])
+    latest = float(secs[np.isfinite(secs)].max()) if np.isfinite(secs).any() else 0.0
+    rows = np.array([row_of.get(e.user_id, -1) for e in events], dtype=np.int64)
+    mine = rows >= 0  # events of the users asked for
+    rows, weights, secs = rows[mine], weights[mine], secs[mine]
+    events = [e for e, keep in zip(events, mine, strict=True) if keep]
+    cols = np.array([type_col[e.type] for e in events], dtype=np.int64)
+    counts = np.zeros((n, len(types)))
+    np.add.at(counts, (rows, cols), 1.0)
+    total = np.bincount(rows, weights=weights, minlength=n)
+    distinct = np.zeros(n)
+    pairs = {(r, e.item_id) for r, e in zip(rows.tolist(), events, strict=True)}
+    np.add.at(distinct, np.array([r for r, _ in pairs], dtype=np.int64), 1.0)
+    last = np.full(n, -np.inf)
+    np.maximum.at(last, rows, secs)
     recency = np.where(np.isfinite(last), np.exp(-(latest - last) / 86400.0 / recency_days), 0.0)
     fb = FeatureBuilder(n)
     fb.block([f"count:{t}" for t in types], np.log1p(counts))
     fb.block(["log_total_weight"], np.log1p(total)[:, None])
-    fb.block(["log_distinct_items"], np.log1p([len(distinct[r]) for r in range(n)])[:, None])
+    fb.block(["log_distinct_items"], np.log1p(distinct)[:, None])
     fb.block(["recency"], recency[:, None])
     if item_features is not None:
+        item_row = {i: r for r, i in enumerate(item_features.ids)}
+        j = np.array([item_row.get(e.item_id, -1) for e in events], dtype=np.int64)
+        ok = j >= 0
+        taste = np.zeros((n, item_features.values.shape[1]))
+        np.add.at(taste, rows[ok], weights[ok, None] * item_features.values[j[ok]])
+        taste_weight = np.bincount(rows[ok], weights=weights[ok], minlength=n)
         taste = taste / np.maximum(taste_weight, 1e-12)[:, None]
         fb.block([f"taste:{name}" for name in item_features.names], taste)
     return fb.build([u.user_id for u in users])
