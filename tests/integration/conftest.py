@@ -53,12 +53,14 @@ def _broker_url(redis_url: str) -> str:
 
 
 def _switch_broker(app, url: str) -> None:
-    """Point the in-process Celery app (the publisher) at ``url``, dropping pooled connections."""
+    """Point the in-process Celery app (the publisher) at ``url``, dropping pooled connections
+    (celery keeps them in kombu's global pool registries, keyed by URL)."""
+    from kombu import pools
+
     app.conf.broker_url = url
-    if app._pool is not None:
-        app._pool.force_close_all()
-        app._pool = None
+    app._pool = None
     app.amqp._producer_pool = None
+    pools.reset()
 
 
 class Worker:
