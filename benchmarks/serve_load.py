@@ -410,6 +410,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--train-budget", type=float, default=90.0, help="seconds")
     ap.add_argument("--out", type=Path, default=REPO / "bench-results" / "serve_load.json")
     args = ap.parse_args(argv)
+    # a SIGTERM (e.g. from `timeout`) unwinds normally, so gunicorn is stopped on the way out
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
     env = production_env()
     django_setup(env)

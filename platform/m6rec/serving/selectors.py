@@ -5,6 +5,7 @@ Every query filters on the tenant, so another tenant's ids behave exactly like m
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Iterable
@@ -26,6 +27,7 @@ __all__ = [
     "user_get",
     "user_history",
     "user_seen_item_ids",
+    "user_with_history",
 ]
 
 HISTORY_LIMIT = 500
@@ -63,6 +65,54 @@ def user_seen_item_ids(*, tenant, user_pk: int) -> set[str]:
         .values_list("item__external_id", flat=True)
         .distinct()
     )
+
+
+_USER_WITH_HISTORY_SQL = """
+SELECT u.id, CASE WHEN h.rn IS NULL OR h.rn = 1 THEN u.properties END,
+       h.external_id, h.type, h.value, h.timestamp
+FROM {user} u
+LEFT JOIN LATERAL (
+    SELECT i.external_id, x.type, x.value, x.timestamp,
+           row_number() OVER (ORDER BY x.timestamp DESC, x.id DESC) AS rn
+    FROM {interaction} x JOIN {item} i ON i.id = x.item_id
+    WHERE x.user_id = u.id AND x.tenant_id = u.tenant_id
+    ORDER BY x.timestamp DESC, x.id DESC
+    LIMIT %s
+) h ON true
+WHERE u.tenant_id = %s AND u.external_id = %s
+ORDER BY h.rn DESC
+"""
+
+
+def user_with_history(
+    *, tenant, user_id: str, limit: int = HISTORY_LIMIT
+) -> tuple[int, dict[str, Any], list[HistoryRow]] | None:
+    """``(pk, properties, latest interactions oldest first)`` of an end user, or ``None``.
+
+    One round trip on PostgreSQL (a lateral join over the ``(user, timestamp)`` index); the
+    two ORM queries of :func:`user_get` and :func:`user_history` elsewhere.
+    """
+    if connection.vendor != "postgresql":
+        found = user_get(tenant=tenant, user_id=user_id)
+        if found is None:
+            return None
+        return found[0], found[1], user_history(tenant=tenant, user_pk=found[0], limit=limit)
+    sql = _USER_WITH_HISTORY_SQL.format(
+        user=EndUser._meta.db_table,
+        interaction=Interaction._meta.db_table,
+        item=Item._meta.db_table,
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [int(limit), tenant.pk, user_id])
+        rows = cursor.fetchall()
+    if not rows:
+        return None
+    pk, properties = rows[0][0], {}
+    for row in rows:
+        if row[1] is not None:
+            properties = json.loads(row[1]) if isinstance(row[1], str | bytes) else row[1]
+    history = [(r[2], r[3], r[4], r[5]) for r in rows if r[2] is not None]
+    return pk, properties or {}, history
 
 
 def item_exists(*, tenant, item_id: str) -> bool:

@@ -219,14 +219,13 @@ def recommend_for_user(
     An unknown user, or one the model cannot place (no usable history), gets popularity.
     """
     ctx = _context(tenant, category)
-    found = selectors.user_get(tenant=tenant, user_id=user_id)
+    limit = int(getattr(settings, "M6REC_SERVING_HISTORY_LIMIT", selectors.HISTORY_LIMIT))
+    found = selectors.user_with_history(tenant=tenant, user_id=user_id, limit=limit)
     rows: list[selectors.HistoryRow] = []
     user: UserRecord | None = None
-    limit = 0
     if found is not None:
         user = UserRecord(user_id=user_id, properties=found[1])
-        limit = int(getattr(settings, "M6REC_SERVING_HISTORY_LIMIT", selectors.HISTORY_LIMIT))
-        rows = selectors.user_history(tenant=tenant, user_pk=found[0], limit=limit)
+        rows = found[2]
     history = _weights(ctx, rows)
     records = _records(user_id, rows)
     seen: set[str] = set()
