@@ -140,7 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "(or MovieLens u.data / ratings.csv)")  # fmt: skip
     t.add_argument("--out", required=True, help="bundle directory to write")
     t.add_argument("--items", help="item features: MovieLens u.item or movies.csv")
-    t.add_argument("--time-budget", type=float, default=None, help="seconds (default 60)")
+    t.add_argument("--time-budget", type=float, default=None, help="seconds (default 90)")
     t.set_defaults(func=cmd_train)
     r = sub.add_parser("recommend", help="top-K for users from a bundle (JSON lines)")
     r.add_argument("--bundle", required=True)

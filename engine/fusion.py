@@ -121,6 +121,7 @@ def train_fusion(
     scorer=None,
     seed: int = 42,
     deadline: float | None = None,
+    min_epochs: int = 1,
     progress: Callable[[int, float], None] | None = None,
 ) -> FusionResult:
     """Listwise training with early stopping on ``evaluate`` (validation nDCG@10).
@@ -132,7 +133,8 @@ def train_fusion(
         val_feats: (m, C, D) early-stopping users' features.
         evaluate: maps (m, C) scores to the metric (higher is better).
         scorer: continue training this model (fine-tune) instead of building a new one.
-        deadline: ``time.time()`` after which training stops after the current epoch.
+        deadline: ``time.time()`` after which training stops after the current epoch
+            (but not before ``min_epochs`` epochs).
     """
     configure_tensorflow()
     import keras
@@ -179,7 +181,8 @@ def train_fusion(
             best, best_w, best_ep, bad = score, scorer.get_weights(), ep + 1, 0
         else:
             bad += 1
-        if bad >= patience or (deadline is not None and time.time() > deadline):
+        late = deadline is not None and time.time() > deadline and ep + 1 >= min_epochs
+        if bad >= patience or late:
             break
     scorer.set_weights(best_w)
     return FusionResult(scorer, best, best_ep, hist)

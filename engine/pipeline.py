@@ -43,7 +43,7 @@ K = 10
 class TrainConfig:
     """Training settings. Grids are searched on the validation split within ``time_budget_s``."""
 
-    time_budget_s: float = 60.0
+    time_budget_s: float = 90.0
     seed: int = 42
     split_ratio: float = 0.75
     # CF / MF
@@ -54,16 +54,17 @@ class TrainConfig:
     mf_alpha: tuple[float, ...] = (1.0, 0.5, 2.0)
     mf_transform: tuple[str, ...] = ("binary", "log")
     mf_iterations: int = 15
-    mf_max_trials: int = 16
+    mf_max_trials: int = 8
     # fusion
     use_fusion: bool = True
     n_candidates: int = 100
-    fusion_hidden: tuple[int, ...] = (256, 128)
+    fusion_hidden: tuple[int, ...] = (128, 64)
     fusion_dropout: float = 0.1
-    fusion_learning_rate: float = 1e-3
+    fusion_learning_rate: float = 3e-4
     fusion_epochs: int = 40
     fusion_patience: int = 4
     fusion_batch_users: int = 64
+    fusion_min_epochs: int = 3
     fusion_max_users: int = 4000
     fusion_min_users: int = 20
     gate_fraction: float = 0.25
@@ -381,7 +382,7 @@ def train_bundle(
             clock.report("fusion:features", 0.0)
             parts = [_labelled(ctx_in, split, fit_users, inner_mf, ut_in, user_f)]
             for j in range(1, cfg.fusion_folds):
-                if clock.time_spent_frac() > 0.5:
+                if clock.time_spent_frac() > 0.4:
                     break
                 sj = _split(data, cfg, seed=cfg.seed + j)
                 if sj is None:
@@ -541,7 +542,8 @@ def _train_and_compress(cfg, clock, fb, labels, gb, gate_metrics, tmpdir, onnx_f
         patience=cfg.fusion_patience,
         batch_users=cfg.fusion_batch_users,
         seed=cfg.seed,
-        deadline=clock.deadline(0.8),
+        deadline=clock.deadline(0.75),
+        min_epochs=cfg.fusion_min_epochs,
         progress=lambda ep, sc: clock.report("fusion", ep / cfg.fusion_epochs),
     )
     train_s = time.time() - t0
