@@ -40,6 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from serve_load import (  # noqa: E402
     REPO,
     Server,
+    analyze,
     bench_key,
     django_setup,
     ensure_model,
@@ -81,6 +82,7 @@ def ingest_train(tenant, data, train, *, chunk: int = 10_000) -> None:
     ]
     for start in range(0, len(rows), chunk):
         interactions_ingest(tenant=tenant, rows=rows[start : start + chunk])
+    analyze()
 
 
 def fetch_all(port: int, token: str, user_ids: list[str], *, threads: int = 4) -> dict:

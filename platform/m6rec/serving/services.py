@@ -239,7 +239,11 @@ def recommend_for_user(
         rec = model.recommender
         # no stored interactions: the trained vector for a known user, popularity otherwise
         fold_in = history or None
-        if rec.strategy_for(user_id, fold_in) == MODEL:
+        # a user the model was trained on needs no scan of the history to decide
+        strategy = rec.strategy_for(user_id, None)
+        if strategy != MODEL and fold_in is not None:
+            strategy = rec.strategy_for(user_id, fold_in)
+        if strategy == MODEL:
             fetch = _model_fetch(
                 rec.recommend, ctx, user_id=user_id, exclude_seen=exclude_seen, history=fold_in
             )
