@@ -36,3 +36,10 @@ def test_schema_and_swagger_ui_are_served_without_a_key(client):
     assert "/api/v1/interactions" in schema.json()["paths"]
     docs = client.get("/api/docs/")
     assert docs.status_code == 200 and b"swagger" in docs.content.lower()
+
+
+@pytest.mark.django_db
+def test_swagger_ui_assets_are_local_not_from_a_cdn(client):
+    docs = client.get("/api/docs/").content.decode()
+    assert "/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js" in docs
+    assert "cdn." not in docs and "unpkg" not in docs
