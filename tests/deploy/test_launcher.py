@@ -80,6 +80,9 @@ def launcher_env(tmp_path_factory):
     with conn.cursor() as cur:
         cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     conn.close()
+    import redis
+
+    redis.Redis.from_url(env["REDIS_URL"]).flushdb()  # database 13 is this test's alone
 
 
 def launcher(env, *args, timeout=300):
