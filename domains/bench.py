@@ -135,7 +135,7 @@ def run_tenant(
             models = (
                 ("popularity", "mf", "ease", "fusion_float")
                 if label == "plain"
-                else ("fusion_float", manifest.get("served_model"))
+                else ("mf", "fusion_float", manifest.get("served_model"))
             )
             for model in dict.fromkeys(models):
                 key = f"{label}:{model}" if label == "features" else model
@@ -144,6 +144,7 @@ def run_tenant(
                     row[key] = None if score is None else round(score, 4)
     row["fusion_no_features"] = row.pop("fusion_float", None)
     row["fusion_features"] = row.get("features:fusion_float")
+    row["mf_features_run"] = row.get("features:mf")
     row["served_features"] = row.get(f"features:{row['features_served']}")
     return row
 
@@ -202,20 +203,23 @@ def movielens_100k(path: Path) -> tuple[list[ItemRecord], list[UserRecord], list
 
 
 def _table(rows: list[dict[str, Any]]) -> str:
+    """Plain run: popularity, MF, EASE, fusion; features run: MF, fusion, served model."""
+
     def f(x):
         return "  n/a " if x is None else f"{x:.4f}"
 
     head = (
-        f"{'tenant':<22}{'rows':>8}  {'pop':>6}  {'MF':>6}  {'EASE':>6}  "
-        f"{'fusion':>6}  {'fusion+feat':>11}  {'served+feat':>20}"
+        f"{'tenant':<22}{'rows':>8} | {'pop':>6}  {'MF':>6}  {'EASE':>6}  {'fusion':>6} | "
+        f"{'MF':>6}  {'fusion+feat':>11}  {'served':>20}"
     )
-    out = [head, "-" * len(head)]
+    out = [f"{'':<30} | {'without features':<30} | with the domain's features", head]
+    out.append("-" * len(head))
     for r in rows:
         served = f"{f(r.get('served_features'))} ({r.get('features_served')})"
         out.append(
-            f"{r['tenant']:<22}{r['train_rows'] + r['test_rows']:>8}  {f(r.get('popularity'))}  "
-            f"{f(r.get('mf'))}  {f(r.get('ease'))}  {f(r.get('fusion_no_features'))}  "
-            f"{f(r.get('fusion_features')):>11}  {served:>20}"
+            f"{r['tenant']:<22}{r['train_rows'] + r['test_rows']:>8} | {f(r.get('popularity'))}  "
+            f"{f(r.get('mf'))}  {f(r.get('ease'))}  {f(r.get('fusion_no_features'))} | "
+            f"{f(r.get('mf_features_run'))}  {f(r.get('fusion_features')):>11}  {served:>20}"
         )
     return "\n".join(out)
 
