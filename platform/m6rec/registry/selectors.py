@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from m6rec.registry.models import AuditLog, ModelVersion
+from m6rec.registry.models import AuditLog, ModelVersion, gate_metric_of
 
 
 def version_get_active(*, tenant) -> ModelVersion | None:
@@ -73,6 +73,4 @@ def gate_metric_series(*, tenant, limit: int = 50) -> list[tuple[int, float | No
         .order_by("-number")
         .values_list("number", "metrics", "status")[:limit]
     )
-    from m6rec.registry.models import gate_metric_of
-
     return [(n, gate_metric_of(m), s) for n, m, s in reversed(rows)]
