@@ -336,6 +336,7 @@ def train_bundle(
     clock.done("split")
 
     metrics_val: dict[str, dict] = {}
+    gate_info: dict = {"winner": None, "rule": "no validation split: default model"}
     tuning: dict = {}
     ease_lam = cfg.ease_lambdas[min(3, len(cfg.ease_lambdas) - 1)]
     mf_hp = _mf_grid(cfg)[0]
@@ -411,13 +412,22 @@ def train_bundle(
                 if name in fusion_info["val_metrics"]:
                     metrics_val[name] = fusion_info["val_metrics"][name]
         # the gate: serve whatever wins on the gate users
+        # Families compete with their best uncompressed form (the fusion with its float ONNX);
+        # a winning fusion is then served as int8 when int8 is within ``int8_tolerance`` of the
+        # float model, else as float (the compression rule).
         candidates = {k: v[f"ndcg@{K}"] for k, v in metrics_val.items()}
-        if "fusion_float" in candidates and "fusion_int8" in candidates:
-            # one fusion entry: int8 only if within tolerance of float
-            served_fusion = fusion_info["served_file"]
-            other = "fusion_float" if served_fusion == "fusion_int8" else "fusion_int8"
-            candidates.pop(other)
-        served = max(candidates, key=lambda k: candidates[k])
+        family = dict(candidates)
+        if "fusion_float" in family:
+            family.pop("fusion_int8", None)
+        winner = max(family, key=lambda k: family[k])
+        served = fusion_info["served_file"] if winner == "fusion_float" else winner
+        gate_info = {
+            "compared_ndcg@10": {k: round(v, 6) for k, v in family.items()},
+            "winner": winner,
+            "served": served,
+            "rule": "max validation nDCG@10 on gate users; fusion served as int8 when int8 "
+            f"loses <= {cfg.int8_tolerance:.0%} vs float",
+        }
     clock.report("refit", 0.0)
 
     # ---- refit on all data with the chosen hyperparameters
@@ -498,6 +508,7 @@ def train_bundle(
                 },
             }
         },
+        "gate": gate_info,
         "timings_s": clock.stages,
     }
     if rotation is not None:

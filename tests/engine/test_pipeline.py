@@ -46,6 +46,7 @@ def test_manifest_records_stages_metrics_and_compression(trained_bundle):
     val = manifest["metrics"]["validation"]
     assert val["ndcg@10"] is not None and 0 <= val["ndcg@10"] <= 1
     assert val["model"] == manifest["served_model"]
+    assert manifest["gate"]["served"] == manifest["served_model"]
     assert {"ease", "mf", "popularity"} <= set(val["by_model"])
     fz = manifest["fusion"]
     assert fz["trained"] is True
@@ -85,6 +86,9 @@ def test_recommend_api_filters_and_fallbacks(trained_bundle, planted_data):
     # unknown user: popularity, honestly labelled
     assert rec.strategy_for("nobody", None) == "popularity"
     assert rec.recommend("nobody", k=3) == rec.popular(3)
+    # a known user whose current history is empty: popularity, honestly labelled
+    assert rec.strategy_for(uid, []) == "popularity"
+    assert rec.recommend(uid, k=3, history=[]) == rec.popular(3)
     # new user with history: fold-in, history excluded
     hist = [(i, 1.0) for i in list(seen)[:5]]
     assert rec.strategy_for("nobody", hist) == "model"
