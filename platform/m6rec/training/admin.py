@@ -13,7 +13,7 @@ from django.utils.html import format_html
 from m6rec.tenants.models import Tenant
 from m6rec.training import services
 from m6rec.training.errors import TrainingConflictError
-from m6rec.training.models import TrainingRun
+from m6rec.training.models import TrainingRun, TrainingSchedule
 
 
 class TrainNowForm(forms.ModelForm):
@@ -115,6 +115,13 @@ class TrainingRunAdmin(admin.ModelAdmin):
             services.training_run_cancel(run=run, actor=request.user)
             n += 1
         self.message_user(request, f"Cancelled {n} run(s).")
+
+
+@admin.register(TrainingSchedule)
+class TrainingScheduleAdmin(admin.ModelAdmin):
+    list_display = ("tenant", "enabled", "train_every_hours", "train_after_new_interactions")
+    list_filter = ("enabled",)
+    search_fields = ("tenant__slug",)
 
 
 @admin.action(description="Train now (queue a training run)")

@@ -93,3 +93,35 @@ class TrainingRun(models.Model):
         if self.started_at and self.finished_at:
             return (self.finished_at - self.started_at).total_seconds()
         return None
+
+
+class TrainingSchedule(models.Model):
+    """When to retrain a tenant automatically (checked by the ``schedule_training`` beat task).
+
+    Overrides the tenant config keys ``train_every_hours`` / ``train_after_new_interactions``
+    (kept for API-configured tenants); a disabled schedule turns automatic training off.
+    """
+
+    tenant = models.OneToOneField(
+        "tenants.Tenant", on_delete=models.CASCADE, related_name="training_schedule"
+    )
+    enabled = models.BooleanField(default=True)
+    train_every_hours = models.FloatField(
+        null=True, blank=True, help_text="Retrain when the last run is older than this."
+    )
+    train_after_new_interactions = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Retrain after this many new interactions since the last run read its data.",
+    )
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(train_every_hours__isnull=True) | Q(train_every_hours__gt=0),
+                name="training_schedule_every_hours_positive",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"schedule of {self.tenant_id}"

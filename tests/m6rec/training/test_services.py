@@ -361,3 +361,31 @@ def test_redis_lock_is_exclusive_and_expires(tenant, redis_url, settings):
     assert not second.extend()  # expired: a dead worker loses it
     assert first.acquire()
     first.release()
+
+
+def test_schedule_model_overrides_config(tenant, ingest):
+    from m6rec.training.models import TrainingSchedule
+
+    ingest(tenant)
+    type(tenant).objects.filter(pk=tenant.pk).update(config={"train_every_hours": 1})
+    schedule = TrainingSchedule.objects.create(tenant=tenant, enabled=False)
+    assert services.training_schedule_due() == []  # disabled wins over the config key
+    schedule.enabled, schedule.train_after_new_interactions = True, 200
+    schedule.save()
+    assert [r.trigger for r in services.training_schedule_due()] == ["threshold"]
+
+
+def test_beat_schedule_is_configured(settings):
+    tasks = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert {
+        "m6rec.training.tasks.schedule_training",
+        "m6rec.training.tasks.sweep_stuck_runs",
+    } <= tasks
+    from m6rec.celery import app
+
+    app.loader.import_default_modules()
+    assert {
+        "m6rec.training.tasks.schedule_training",
+        "m6rec.training.tasks.sweep_stuck_runs",
+        "m6rec.training.tasks.train_tenant",
+    } <= set(app.tasks)

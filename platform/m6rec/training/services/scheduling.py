@@ -65,10 +65,32 @@ def _positive_number(value: Any) -> float | None:
     return number if number > 0 else None
 
 
+def schedule_of(tenant) -> tuple[float | None, float | None]:
+    """``(every hours, new-interaction threshold)`` of a tenant: its
+    :class:`~m6rec.training.models.TrainingSchedule` when it has one, else its config keys."""
+    from m6rec.training.models import TrainingSchedule
+
+    try:
+        schedule = tenant.training_schedule
+    except TrainingSchedule.DoesNotExist:
+        config = tenant.config or {}
+        return (
+            _positive_number(config.get("train_every_hours")),
+            _positive_number(config.get("train_after_new_interactions")),
+        )
+    if not schedule.enabled:
+        return None, None
+    return (
+        _positive_number(schedule.train_every_hours),
+        _positive_number(schedule.train_after_new_interactions),
+    )
+
+
 def training_schedule_due(*, now=None) -> list[TrainingRun]:
-    """Queue runs for active tenants that are due: ``config["train_every_hours"]`` since
-    their last run, or ``config["train_after_new_interactions"]`` new interactions since the
-    last run read its data. Tenants with a run in progress or without data are skipped."""
+    """Queue runs for active tenants that are due (see :func:`schedule_of`): ``every`` hours
+    since their last run, or ``threshold`` new interactions since the last run read its data.
+    Tenants with a run in progress or without data, or whose last run failed less than
+    ``M6REC_TRAINING_FAILURE_BACKOFF`` seconds ago, are skipped."""
     from m6rec.catalog.models import Interaction
     from m6rec.tenants.models import Tenant
     from m6rec.training.selectors import run_get_last
@@ -76,10 +98,8 @@ def training_schedule_due(*, now=None) -> list[TrainingRun]:
     now = now or timezone.now()
     failure_backoff = float(_setting("M6REC_TRAINING_FAILURE_BACKOFF", 3600))
     queued: list[TrainingRun] = []
-    for tenant in Tenant.objects.filter(active=True):
-        config = tenant.config or {}
-        every = _positive_number(config.get("train_every_hours"))
-        threshold = _positive_number(config.get("train_after_new_interactions"))
+    for tenant in Tenant.objects.filter(active=True).select_related("training_schedule"):
+        every, threshold = schedule_of(tenant)
         if every is None and threshold is None:
             continue
         if TrainingRun.objects.filter(tenant=tenant, status__in=TrainingRun.IN_PROGRESS).exists():
