@@ -111,6 +111,14 @@ def cf_scores(ctx: ScoringContext, batch: UserBatch) -> tuple[np.ndarray, np.nda
 
 
 def _zscore(x: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Standardise each row over its ``mask``ed entries (population std)."""
+    if x.shape[0] == 1:  # serving fast path, same arithmetic as below
+        vals = x[0][mask[0]]
+        if len(vals) == 0:
+            return np.zeros_like(x, dtype=np.float32)
+        mean = vals.mean(dtype=np.float64)
+        var = np.mean((vals - mean) ** 2, dtype=np.float64)
+        return ((x - mean) / np.sqrt(var + 1e-12)).astype(np.float32)
     cnt = np.maximum(mask.sum(axis=1, keepdims=True), 1)
     xm = np.where(mask, x, 0.0)
     mean = xm.sum(axis=1, keepdims=True) / cnt
@@ -162,7 +170,10 @@ def build_features(
     if not with_features:
         return out
     safe = np.where(valid, cands, 0)
-    g = lambda m: np.take_along_axis(m, safe, axis=1)  # noqa: E731
+
+    def g(m: np.ndarray) -> np.ndarray:
+        return m[:, safe[0]] if n == 1 else np.take_along_axis(m, safe, axis=1)
+
     ce, cm = g(ease), g(mf)
     cze, czm = g(z_e), g(z_m)
     neg = np.float32(-1e9)

@@ -147,3 +147,32 @@ def test_degenerate_inputs(tmp_path):
     # empty input
     with pytest.raises(DataError, match="empty"):
         InteractionData.from_arrays([], [])
+
+
+def test_batch_features_equal_single_user_features(trained_bundle, planted_data):
+    """Training builds features in batches, serving one user at a time: they must agree."""
+    from engine.scoring import UserBatch, build_features
+
+    out, _, _ = trained_bundle
+    rec = Recommender.load(out, model="mf")
+    users = np.arange(6)
+    batch = UserBatch(
+        history=np.stack([rec._batch(rec._user_ids[u], *rec._history_of(rec._user_ids[u], None),
+                                     False, np.ones(rec.n_items, bool)).history[0]
+                          for u in users]),
+        user_vectors=rec._P[users],
+        time_hist=rec._user_time[users],
+        user_features=rec._user_f[users],
+        eligible=np.ones((len(users), rec.n_items), bool),
+    )  # fmt: skip
+    batch.eligible = batch.history == 0
+    many = build_features(rec.ctx, batch)
+    for j, u in enumerate(users):
+        one = build_features(
+            rec.ctx,
+            UserBatch(batch.history[j : j + 1], batch.user_vectors[j : j + 1],
+                      batch.time_hist[j : j + 1], batch.user_features[j : j + 1],
+                      batch.eligible[j : j + 1]),
+        )  # fmt: skip
+        assert np.array_equal(one["candidates"][0], many["candidates"][j]), u
+        np.testing.assert_allclose(one["features"][0], many["features"][j], rtol=1e-4, atol=1e-4)
