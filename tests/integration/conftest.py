@@ -48,7 +48,7 @@ def _database_url() -> str:
 def _broker_url(redis_url: str) -> str:
     """The tests' own Redis database for the broker, so no other worker steals the tasks."""
     parts = urlsplit(redis_url)
-    db = os.environ.get("M6REC_IT_BROKER_DB", "13")
+    db = os.environ.get("M6REC_IT_BROKER_DB", "14")
     return urlunsplit((parts.scheme, parts.netloc, f"/{db}", "", ""))
 
 
