@@ -254,6 +254,63 @@ _Clock.time_spent_frac = _clock_frac  # type: ignore[attr-defined]
 
 
 # ---------------------------------------------------------------- the pipeline
+class _GateSet:
+    """Gate users' candidate lists and baseline scores over one or more re-splits.
+
+    Metrics are averaged over the re-splits, weighted by the number of evaluated users.
+    """
+
+    def __init__(self, use_ease: bool):
+        self.use_ease = use_ease
+        self.parts: list[dict] = []
+
+    def add(self, gb: dict, split: _Split, users: np.ndarray) -> None:
+        if len(users) == 0:
+            return
+        pop_in = popularity(split.x_inner)
+        rows = {
+            "popularity": np.where(gb["mf"] > -np.inf, pop_in[None, :], -np.inf),
+            "mf": gb["mf"],
+        }
+        if self.use_ease:
+            rows["ease"], rows["blend"] = gb["ease"], gb["blend"]
+        metrics = {
+            k: ranking_metrics(topk_from_scores(v, K), split.truth, users, K)
+            for k, v in rows.items()
+        }
+        self.parts.append({"features": gb.get("features"), "candidates": gb["candidates"],
+                           "truth": split.truth, "users": users, "metrics": metrics})  # fmt: skip
+
+    @staticmethod
+    def _average(dicts: list[dict]) -> dict:
+        n = np.array([d["users"] for d in dicts], dtype=np.float64)
+        out = {}
+        for key in dicts[0]:
+            if key == "users":
+                out[key] = int(n.sum())
+            else:
+                out[key] = float(np.dot([d[key] for d in dicts], n) / max(n.sum(), 1.0))
+        out["resplits"] = len(dicts)
+        return out
+
+    def model_metrics(self) -> dict[str, dict]:
+        names = self.parts[0]["metrics"].keys()
+        return {k: self._average([p["metrics"][k] for p in self.parts]) for k in names}
+
+    def features(self) -> np.ndarray:
+        return np.concatenate([p["features"] for p in self.parts])
+
+    def fusion_metrics(self, scores: np.ndarray) -> dict:
+        """Metrics of a reranking given scores for :meth:`features` (rows in the same order)."""
+        out, start = [], 0
+        for p in self.parts:
+            n = len(p["users"])
+            top = rerank_topk(p["candidates"], scores[start : start + n])
+            out.append(ranking_metrics(top, p["truth"], p["users"], K))
+            start += n
+        return self._average(out)
+
+
 def _context(inner, mf, ease, item_f, user_f, edges, cfg) -> tuple[ScoringContext, np.ndarray]:
     ut, it = time_histograms(inner, edges)
     ctx = ScoringContext(
@@ -363,21 +420,9 @@ def train_bundle(
         users = users[: cfg.fusion_max_users]
         n_gate = max(1, int(round(cfg.gate_fraction * len(users))))
         gate, fit_users = np.sort(users[:n_gate]), np.sort(users[n_gate:])
+        gate_set = _GateSet(use_ease)
         gb = build_features(ctx_in, _batch(gate, split.x_inner, inner_mf, ut_in, user_f))
-
-        def gate_metrics(scores_c: np.ndarray, cands=gb["candidates"]) -> dict:
-            return ranking_metrics(rerank_topk(cands, scores_c), split.truth, gate, K)
-
-        def full_eval(s: np.ndarray) -> dict:
-            return ranking_metrics(topk_from_scores(s, K), split.truth, gate, K)
-
-        pop_in = popularity(split.x_inner)
-        pop_rows = np.where(gb["mf"] > -np.inf, pop_in[None, :], -np.inf)
-        metrics_val["popularity"] = full_eval(pop_rows)
-        metrics_val["mf"] = full_eval(gb["mf"])
-        if use_ease:
-            metrics_val["ease"] = full_eval(gb["ease"])
-            metrics_val["blend"] = full_eval(gb["blend"])
+        gate_set.add(gb, split, gate)
         enough = len(fit_users) >= cfg.fusion_min_users and cfg.use_fusion
         if enough:
             clock.report("fusion:features", 0.0)
@@ -395,6 +440,11 @@ def train_bundle(
                 ctx_j, ut_j = _context(sj.inner, mf_j, ease_j, item_f, user_f, edges, cfg)
                 fit_j = np.intersect1d(fit_users, sj.val_users)
                 parts.append(_labelled(ctx_j, sj, fit_j, mf_j, ut_j, user_f))
+                # the gate users never train the fusion in any fold, so each re-split gives
+                # another (correlated but leak-free) look at them: less noise in the gate
+                gate_j = np.intersect1d(gate, sj.val_users)
+                gate_set.add(build_features(ctx_j, _batch(gate_j, sj.x_inner, mf_j, ut_j, user_f)),
+                             sj, gate_j)  # fmt: skip
                 clock.report("fusion:features", j / cfg.fusion_folds)
             fb = {
                 "features": np.concatenate([p[0] for p in parts]),
@@ -405,12 +455,14 @@ def train_bundle(
             del parts
             clock.done("fusion_features")
             fusion_info = _train_and_compress(
-                cfg, clock, fb, labels, gb, gate_metrics, tmpdir, onnx_files
-            )
+                cfg, clock, fb, labels, {"features": gate_set.features()}, gate_set.fusion_metrics,
+                tmpdir, onnx_files,
+            )  # fmt: skip
             fusion_info["folds"] = fusion_info_folds
+        metrics_val.update(gate_set.model_metrics())
+        if fusion_info.get("trained"):
             for name in ("fusion_float", "fusion_int8"):
-                if name in fusion_info["val_metrics"]:
-                    metrics_val[name] = fusion_info["val_metrics"][name]
+                metrics_val[name] = fusion_info["val_metrics"][name]
         # the gate: serve whatever wins on the gate users
         # Families compete with their best uncompressed form (the fusion with its float ONNX);
         # a winning fusion is then served as int8 when int8 is within ``int8_tolerance`` of the
@@ -498,7 +550,11 @@ def train_bundle(
         "metrics": {
             "validation": {
                 **(
-                    {m: round(v, 6) for m, v in metrics_val[served].items() if m != "users"}
+                    {
+                        m: round(v, 6)
+                        for m, v in metrics_val[served].items()
+                        if m not in ("users", "resplits")
+                    }
                     if served in metrics_val
                     else {f"ndcg@{K}": None}
                 ),
