@@ -3,12 +3,26 @@
 After authentication ``request.user`` is an :class:`ApiClient` and ``request.auth`` the
 :class:`~m6rec.tenants.models.ApiKey` (its ``tenant`` already loaded). Views get the tenant
 with :func:`request_tenant`.
+
+Verified keys are cached in-process for ``M6REC_API_KEY_CACHE_TTL`` seconds (default 5), keyed
+by the SHA-256 of the whole token, so a hit costs no query. Only successful verifications are
+cached. Revoking a key, or saving/deleting any key or tenant, clears this process's cache at
+once (and again on commit); other processes see the change within the TTL. The cached
+``ApiKey``/``Tenant`` objects are shared by the requests of one process: treat them as
+read-only.
+
+Throttling: a per-key window counter in Redis (one ``SET NX EX`` + ``INCR`` + ``PTTL``
+transaction, one round trip, through a shared redis-py connection pool) when the throttle cache
+is Django's Redis cache; DRF's sliding-window history in any other cache (local memory).
 """
 
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from dataclasses import dataclass
+from functools import lru_cache
 
 from django.conf import settings
 from django.core.cache import caches
@@ -17,7 +31,7 @@ from rest_framework.authentication import BaseAuthentication, get_authorization_
 from rest_framework.permissions import BasePermission
 from rest_framework.throttling import SimpleRateThrottle
 
-from m6rec.tenants.models import ApiKey, Scope, Tenant, split_token
+from m6rec.tenants.models import ApiKey, Scope, Tenant, hash_token, split_token
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +54,54 @@ class ApiClient:
 
 
 INVALID_KEY = "The API key is invalid or has been revoked."
+INACTIVE_TENANT = "The tenant of this API key is inactive."
+
+DEFAULT_KEY_CACHE_TTL = 5.0
+KEY_CACHE_MAX_ENTRIES = 10_000
+
+
+class _VerifiedKeyCache:
+    """sha256(token) → (monotonic expiry, verified ApiKey with its tenant); thread-safe."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._data: dict[str, tuple[float, ApiKey]] = {}
+
+    def get(self, digest: str) -> ApiKey | None:
+        hit = self._data.get(digest)
+        if hit is None:
+            return None
+        if time.monotonic() >= hit[0]:
+            with self._lock:
+                if self._data.get(digest) is hit:
+                    del self._data[digest]
+            return None
+        return hit[1]
+
+    def put(self, digest: str, key: ApiKey, ttl: float) -> None:
+        with self._lock:
+            if len(self._data) >= KEY_CACHE_MAX_ENTRIES:
+                self._data.clear()
+            self._data[digest] = (time.monotonic() + ttl, key)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._data.clear()
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+
+verified_keys = _VerifiedKeyCache()
+
+
+def clear_api_key_cache(**_signal_kwargs) -> None:
+    """Forget every cached key verification in this process (revocation, key/tenant edits)."""
+    verified_keys.clear()
+
+
+def _key_cache_ttl() -> float:
+    return float(getattr(settings, "M6REC_API_KEY_CACHE_TTL", DEFAULT_KEY_CACHE_TTL))
 
 
 class ApiKeyAuthentication(BaseAuthentication):
@@ -60,13 +122,25 @@ class ApiKeyAuthentication(BaseAuthentication):
         prefix = split_token(token)
         if prefix is None:
             raise exceptions.AuthenticationFailed(INVALID_KEY)
-        key = ApiKey.objects.select_related("tenant").filter(prefix=prefix).first()
-        if key is None or not key.check_token(token) or not key.is_active:
-            raise exceptions.AuthenticationFailed(INVALID_KEY)
-        if not key.tenant.active:
-            raise exceptions.AuthenticationFailed("The tenant of this API key is inactive.")
+        digest = hash_token(token)
+        key = verified_keys.get(digest)
+        if key is None:
+            key = self._verify(prefix, digest)
         key.touch()
         return ApiClient(key), key
+
+    @staticmethod
+    def _verify(prefix: str, digest: str) -> ApiKey:
+        """The active key of an active tenant whose token hashes to ``digest`` (one query)."""
+        key = ApiKey.objects.select_related("tenant").filter(prefix=prefix).first()
+        if key is None or not key.check_digest(digest) or not key.is_active:
+            raise exceptions.AuthenticationFailed(INVALID_KEY)
+        if not key.tenant.active:
+            raise exceptions.AuthenticationFailed(INACTIVE_TENANT)
+        ttl = _key_cache_ttl()
+        if ttl > 0:
+            verified_keys.put(digest, key, ttl)
+        return key
 
     def authenticate_header(self, request):
         return f'{self.keyword} realm="api"'
@@ -108,22 +182,76 @@ class HasAdminScope(ScopePermission):
     scope = Scope.ADMIN
 
 
+@lru_cache(maxsize=64)
+def _redis_client(url: str, options: tuple[tuple[str, object], ...]):
+    """One redis-py client (and connection pool) per Redis URL and options, per process.
+
+    redis-py pools are thread-safe and reset themselves in a forked child.
+    """
+    import redis
+
+    return redis.Redis(connection_pool=redis.ConnectionPool.from_url(url, **dict(options)))
+
+
+_POOL_OPTIONS = {
+    "socket_timeout",
+    "socket_connect_timeout",
+    "socket_keepalive",
+    "retry_on_timeout",
+    "health_check_interval",
+    "max_connections",
+    "username",
+    "password",
+    "db",
+}
+
+
+def _throttle_redis(alias: str):
+    """``(redis client, django cache)`` when ``alias`` is Django's Redis cache, else ``None``."""
+    from django.core.cache.backends.redis import RedisCache
+
+    cache = caches[alias]
+    if not isinstance(cache, RedisCache):
+        return None
+    conf = settings.CACHES[alias]
+    location = conf.get("LOCATION")
+    if isinstance(location, str):
+        location = location.split(",")
+    url = str(location[0]).strip()  # the first server takes the writes (as in Django)
+    options = tuple(
+        sorted((k, v) for k, v in (conf.get("OPTIONS") or {}).items() if k in _POOL_OPTIONS)
+    )
+    return _redis_client(url, options), cache
+
+
+@lru_cache(maxsize=256)
+def _parse_rate(rate: str) -> tuple[int, int]:
+    return SimpleRateThrottle.parse_rate(None, rate)
+
+
 class ApiKeyRateThrottle(SimpleRateThrottle):
     """Per-key request rate: ``ApiKey.rate_limit`` or ``DEFAULT_THROTTLE_RATES["api_key"]``.
 
     Uses the cache alias ``M6REC_THROTTLE_CACHE`` (default ``"default"``: Redis in production and
-    tests, local memory in the quick start). Fails open (logs) when the cache is unreachable,
-    so a cache outage degrades throttling instead of the whole API.
+    tests, local memory in the quick start). On Redis: a window counter per key that starts with
+    the key's first request and lasts the rate's period (``SET NX EX``, ``INCR``, ``PTTL`` in one
+    MULTI/EXEC round trip); the request over the limit gets 429 with ``Retry-After`` = the
+    window's remaining time. Elsewhere: DRF's sliding window of timestamps. Fails open (logs)
+    when the cache is unreachable, so a cache outage degrades throttling instead of the API.
     """
 
     scope = "api_key"
 
     def __init__(self):  # the rate depends on the key: resolved in allow_request
-        pass
+        self._wait: float | None = None
+
+    @property
+    def cache_alias(self) -> str:
+        return getattr(settings, "M6REC_THROTTLE_CACHE", "default")
 
     @property
     def cache(self):
-        return caches[getattr(settings, "M6REC_THROTTLE_CACHE", "default")]
+        return caches[self.cache_alias]
 
     def get_cache_key(self, request, view):
         key = request.auth
@@ -139,12 +267,35 @@ class ApiKeyRateThrottle(SimpleRateThrottle):
         if not self.rate:
             return True
         try:
-            self.num_requests, self.duration = self.parse_rate(self.rate)
-        except (ValueError, KeyError):
+            self.num_requests, self.duration = _parse_rate(self.rate)
+        except (ValueError, KeyError, IndexError):
             logger.warning("API key %s has an invalid rate_limit %r", key.prefix, self.rate)
-            self.num_requests, self.duration = self.parse_rate(self.get_rate())
+            self.num_requests, self.duration = _parse_rate(self.get_rate())
         try:
-            return super().allow_request(request, view)
+            found = _throttle_redis(self.cache_alias)
+            if found is None:
+                return super().allow_request(request, view)
+            return self._allow_redis(*found, self.get_cache_key(request, view))
         except Exception:  # noqa: BLE001 - cache down: fail open
             logger.warning("Throttle cache unavailable; request not throttled", exc_info=True)
             return True
+
+    def _allow_redis(self, client, cache, key: str) -> bool:
+        rkey = cache.make_and_validate_key(key)
+        pipe = client.pipeline(transaction=True)
+        pipe.set(rkey, 0, ex=self.duration, nx=True)
+        pipe.incr(rkey)
+        pipe.pttl(rkey)
+        _, count, pttl = pipe.execute()
+        if pttl < 0:  # never expected (set with EX atomically); never leave a counter forever
+            client.expire(rkey, self.duration)
+            pttl = self.duration * 1000
+        if count > self.num_requests:
+            self._wait = max(pttl / 1000.0, 0.001)
+            return False
+        return True
+
+    def wait(self):
+        if self._wait is not None:
+            return self._wait
+        return super().wait()

@@ -22,6 +22,7 @@ __all__ = [
     "other_tenant",
     "tenant",
     "throttle_cache_local",
+    "verified_key_cache_clear",
 ]
 
 
@@ -79,3 +80,13 @@ def api(tenant):
 @pytest.fixture
 def other_api(other_tenant):
     return api_client(make_key(other_tenant)[1])
+
+
+@pytest.fixture(autouse=True)
+def verified_key_cache_clear():
+    """Every test starts (and ends) with an empty in-process verified-key cache."""
+    from m6rec.common.auth import clear_api_key_cache
+
+    clear_api_key_cache()
+    yield
+    clear_api_key_cache()

@@ -140,5 +140,8 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
     @admin.action(description="Revoke selected API keys")
     def revoke(self, request, queryset):
+        from m6rec.tenants.services import api_key_cache_clear
+
         count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        api_key_cache_clear()
         self.message_user(request, f"Revoked {count} API key(s).", messages.SUCCESS)

@@ -111,7 +111,11 @@ class ApiKey(models.Model):
         return scope in (self.scopes or [])
 
     def check_token(self, token: str) -> bool:
-        return hmac.compare_digest(self.secret_hash, hash_token(token))
+        return self.check_digest(hash_token(token))
+
+    def check_digest(self, digest: str) -> bool:
+        """Constant-time comparison of a token's SHA-256 hex digest with the stored one."""
+        return hmac.compare_digest(self.secret_hash, digest)
 
     def touch(self) -> None:
         """Record use, writing at most once per LAST_USED_RESOLUTION per key."""

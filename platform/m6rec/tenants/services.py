@@ -71,10 +71,22 @@ def api_key_create(
     return key, token
 
 
+def api_key_cache_clear() -> None:
+    """Drop this process's verified-key cache now and again when the transaction commits.
+
+    Other processes stop accepting a revoked key within ``M6REC_API_KEY_CACHE_TTL`` seconds.
+    """
+    from m6rec.common.auth import clear_api_key_cache
+
+    clear_api_key_cache()
+    transaction.on_commit(clear_api_key_cache)
+
+
 @transaction.atomic
 def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
-    """Revoke a key at once (idempotent)."""
+    """Revoke a key at once in this process, within the key cache TTL elsewhere (idempotent)."""
     if api_key.revoked_at is None:
         api_key.revoked_at = timezone.now()
         api_key.save(update_fields=["revoked_at"])
+    api_key_cache_clear()
     return api_key

@@ -5,6 +5,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from m6rec.common import auth
+from m6rec.common.auth import clear_api_key_cache
 from m6rec.common.testing import api_client, make_key
 from m6rec.tenants.models import ApiKey, hash_token
 from m6rec.tenants.services import api_key_revoke
@@ -105,6 +107,7 @@ def test_last_used_is_written_at_most_once_a_minute(tenant):
     client.get(ITEMS)
     assert ApiKey.objects.get(pk=key.pk).last_used_at == first  # not rewritten
     ApiKey.objects.filter(pk=key.pk).update(last_used_at=first - timedelta(minutes=2))
+    clear_api_key_cache()  # as when the key cache TTL runs out (a direct update sends no signal)
     client.get(ITEMS)
     assert ApiKey.objects.get(pk=key.pk).last_used_at > first - timedelta(seconds=1)
     assert ApiKey.objects.get(pk=key.pk).last_used_at <= timezone.now()
@@ -123,7 +126,7 @@ def test_per_key_rate_limit_is_429_with_json(tenant):
     assert api_client(make_key(tenant)[1]).get(ITEMS).status_code == 200
 
 
-def test_throttling_counts_in_redis(tenant, redis_url, settings):
+def _redis_throttle(settings, redis_url):
     settings.CACHES = {
         **settings.CACHES,
         "throttle-redis": {
@@ -133,14 +136,129 @@ def test_throttling_counts_in_redis(tenant, redis_url, settings):
         },
     }
     settings.M6REC_THROTTLE_CACHE = "throttle-redis"
-    key, token = make_key(tenant, rate_limit="3/min")
     from django.core.cache import caches
 
-    cache = caches["throttle-redis"]
+    return caches["throttle-redis"]
+
+
+def test_throttling_counts_in_redis(tenant, redis_url, settings):
+    cache = _redis_throttle(settings, redis_url)
+    key, token = make_key(tenant, rate_limit="3/min")
     cache.delete(f"throttle:apikey:{key.pk}")
     client = api_client(token)
     statuses = [client.get(ITEMS).status_code for _ in range(4)]
     assert statuses == [200, 200, 200, 429]
-    assert len(cache.get(f"throttle:apikey:{key.pk}")) == 3  # the history lives in Redis
+    assert cache.get(f"throttle:apikey:{key.pk}") == 4  # the window's counter lives in Redis
+    client_redis = auth._throttle_redis("throttle-redis")[0]
+    ttl = client_redis.ttl(cache.make_key(f"throttle:apikey:{key.pk}"))
+    assert 55 <= ttl <= 60  # the counter expires with its window
     cache.delete(f"throttle:apikey:{key.pk}")
     assert client.get(ITEMS).status_code == 200
+
+
+def test_redis_throttle_is_429_with_json_and_retry_after(tenant, redis_url, settings):
+    cache = _redis_throttle(settings, redis_url)
+    key, token = make_key(tenant, rate_limit="2/hour")
+    cache.delete(f"throttle:apikey:{key.pk}")
+    client = api_client(token)
+    assert [client.get(ITEMS).status_code for _ in range(2)] == [200, 200]
+    response = client.get(ITEMS)
+    error = assert_error(response, 429, "throttled")
+    assert 3590 <= int(response["Retry-After"]) <= 3600  # what is left of the hour window
+    assert error["details"]["retry_after"] == int(response["Retry-After"])
+    # another key has its own budget; the default rate applies to a key without rate_limit
+    other, other_token = make_key(tenant)
+    assert api_client(other_token).get(ITEMS).status_code == 200
+    assert cache.get(f"throttle:apikey:{other.pk}") == 1
+    cache.delete(f"throttle:apikey:{key.pk}")
+    cache.delete(f"throttle:apikey:{other.pk}")
+
+
+def test_redis_throttle_shares_one_client_per_process(tenant, redis_url, settings):
+    _redis_throttle(settings, redis_url)
+    first = auth._throttle_redis("throttle-redis")[0]
+    assert auth._throttle_redis("throttle-redis")[0] is first
+
+
+def test_redis_throttle_fails_open_when_redis_is_down(tenant, settings, caplog):
+    settings.CACHES = {
+        **settings.CACHES,
+        "throttle-down": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens on port 1
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+        },
+    }
+    settings.M6REC_THROTTLE_CACHE = "throttle-down"
+    _, token = make_key(tenant, rate_limit="1/min")
+    client = api_client(token)
+    assert [client.get(ITEMS).status_code for _ in range(3)] == [200, 200, 200]
+    assert "Throttle cache unavailable" in caplog.text
+
+
+# ---------------------------------------------------------------------- verified-key cache
+def test_cached_key_costs_no_query(tenant):
+    _, token = make_key(tenant, scopes=["recommend"])
+    client = api_client(token)
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as first:
+        client.get("/api/v1/popular")
+    with CaptureQueriesContext(connection) as second:
+        client.get("/api/v1/popular")
+    key_queries = [q for q in first.captured_queries if "tenants_apikey" in q["sql"]]
+    assert len(key_queries) == 2  # the lookup (with its tenant joined) and the last_used write
+    assert "tenants_tenant" in key_queries[0]["sql"]  # select_related: no second query
+    assert not [q for q in second.captured_queries if "tenants_" in q["sql"]]
+
+
+def test_key_cache_entries_expire_after_the_ttl(tenant, settings, monkeypatch):
+    """Another process's revocation (no signal here) takes effect within the TTL."""
+    settings.M6REC_API_KEY_CACHE_TTL = 5.0
+    key, token = make_key(tenant)
+    client = api_client(token)
+    assert client.get(ITEMS).status_code == 200
+    ApiKey.objects.filter(pk=key.pk).update(revoked_at=timezone.now())  # no signal
+    assert client.get(ITEMS).status_code == 200  # still cached in this process
+    now = auth.time.monotonic()
+    monkeypatch.setattr(auth.time, "monotonic", lambda: now + 5.01)
+    assert_error(client.get(ITEMS), 401, "authentication_failed")
+
+
+def test_key_cache_can_be_disabled(tenant, settings):
+    settings.M6REC_API_KEY_CACHE_TTL = 0
+    key, token = make_key(tenant)
+    client = api_client(token)
+    assert client.get(ITEMS).status_code == 200
+    ApiKey.objects.filter(pk=key.pk).update(revoked_at=timezone.now())
+    assert_error(client.get(ITEMS), 401, "authentication_failed")
+
+
+def test_wrong_secret_is_401_even_with_a_cached_key(tenant):
+    _, token = make_key(tenant)
+    assert api_client(token).get(ITEMS).status_code == 200
+    tampered = token[:-4] + ("aaaa" if not token.endswith("aaaa") else "bbbb")
+    assert_error(api_client(tampered).get(ITEMS), 401, "authentication_failed")
+
+
+def test_key_edits_apply_at_once_in_this_process(tenant):
+    key, token = make_key(tenant, scopes=["ingest", "recommend"])
+    client = api_client(token)
+    assert client.get(ITEMS).status_code == 200
+    key.scopes = ["recommend"]
+    key.save()
+    assert_error(client.get(ITEMS), 403, "missing_scope")
+
+
+def test_admin_revoke_action_applies_at_once(tenant, admin_client):
+    key, token = make_key(tenant)
+    client = api_client(token)
+    assert client.get(ITEMS).status_code == 200
+    response = admin_client.post(
+        "/admin/tenants/apikey/",
+        {"action": "revoke", "_selected_action": [key.pk]},
+    )
+    assert response.status_code == 302
+    assert ApiKey.objects.get(pk=key.pk).revoked_at is not None
+    assert_error(client.get(ITEMS), 401, "authentication_failed")
