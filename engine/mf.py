@@ -26,6 +26,7 @@ class MFModel:
     item_factors: np.ndarray
     kind: str
     regularization: float
+    second: MFModel | None = None  # optional second MF (other factor count) for the fusion
 
 
 def confidence(x: sp.csr_matrix, alpha: float, transform: str = "log") -> sp.csr_matrix:

@@ -31,7 +31,13 @@ from engine.data import DataError, InteractionData, stratified_split
 from engine.features import FeatureMatrix, align_features
 from engine.metrics import ranking_metrics, topk_from_scores
 from engine.mf import MFModel, confidence, fit_mf, procrustes_align
-from engine.scoring import BASE_FEATURES, ScoringContext, UserBatch, build_features
+from engine.scoring import (
+    BASE_FEATURES,
+    SECOND_MF_FEATURES,
+    ScoringContext,
+    UserBatch,
+    build_features,
+)
 
 __all__ = ["TrainConfig", "train_bundle", "time_histograms", "ENGINE_VERSION"]
 
@@ -65,6 +71,7 @@ class TrainConfig:
     fusion_patience: int = 4
     fusion_batch_users: int = 64
     fusion_min_epochs: int = 3
+    fusion_second_mf: bool = True
     fusion_max_users: int = 4000
     fusion_min_users: int = 20
     gate_fraction: float = 0.25
@@ -215,6 +222,23 @@ def _mf_grid(cfg: TrainConfig) -> list[dict]:
     return [default] + [g for g in grid if g != default]
 
 
+def _second_factors(hp: dict) -> int:
+    return 128 if hp["factors"] < 128 else 32
+
+
+def _fit_mf_pair(w: sp.csr_matrix, hp: dict, cfg: TrainConfig) -> MFModel:
+    """The chosen MF plus (``cfg.fusion_second_mf``) a second one with another factor count,
+    whose scores are an extra fusion input (an ensemble of MF views)."""
+    m = _fit_mf(w, hp, cfg)
+    if cfg.fusion_second_mf:
+        m.second = _fit_mf(w, {**hp, "factors": _second_factors(hp)}, cfg)
+    return m
+
+
+def _rotated(m: MFModel, rot: np.ndarray) -> MFModel:
+    return MFModel(m.user_factors @ rot, m.item_factors @ rot, m.kind, m.regularization, m.second)
+
+
 def _fit_mf(w: sp.csr_matrix, hp: dict, cfg: TrainConfig) -> MFModel:
     conf = confidence(w, hp["alpha"], hp["transform"])
     return fit_mf(
@@ -316,6 +340,7 @@ def _context(inner, mf, ease, item_f, user_f, edges, cfg) -> tuple[ScoringContex
     ctx = ScoringContext(
         item_factors=mf.item_factors,
         ease=ease,
+        item_factors2=mf.second.item_factors if mf.second is not None else None,
         pop_log=np.log1p(popularity(inner.csr(binary=True))),
         item_time=it,
         item_features=item_f,
@@ -347,6 +372,7 @@ def _batch(
     return UserBatch(
         history=hist,
         user_vectors=mf.user_factors[users],
+        user_vectors2=mf.second.user_factors[users] if mf.second is not None else None,
         time_hist=user_time[users],
         user_features=user_feats[users],
         eligible=hist == 0,
@@ -411,7 +437,7 @@ def train_bundle(
         mf_hp, nd_mf, trials = _tune_mf(split, cfg, clock)
         tuning["mf_trials"] = trials
         clock.done("tune_mf")
-        inner_mf = _fit_mf(split.w_inner, mf_hp, cfg)
+        inner_mf = _fit_mf_pair(split.w_inner, mf_hp, cfg)
         inner_ease = ease_fit(split.x_inner, ease_lam) if use_ease else None
         ctx_in, ut_in = _context(split.inner, inner_mf, inner_ease, item_f, user_f, edges, cfg)
         rng = np.random.default_rng(cfg.seed)
@@ -433,9 +459,8 @@ def train_bundle(
                 sj = _split(data, cfg, seed=cfg.seed + j)
                 if sj is None:
                     break
-                mf_j = _fit_mf(sj.w_inner, mf_hp, cfg)
-                rot = procrustes_align(mf_j.item_factors, inner_mf.item_factors)
-                mf_j = MFModel(mf_j.user_factors @ rot, mf_j.item_factors @ rot, "als", 0.0)
+                mf_j = _fit_mf_pair(sj.w_inner, mf_hp, cfg)
+                mf_j = _rotated(mf_j, procrustes_align(mf_j.item_factors, inner_mf.item_factors))
                 ease_j = ease_fit(sj.x_inner, ease_lam) if use_ease else None
                 ctx_j, ut_j = _context(sj.inner, mf_j, ease_j, item_f, user_f, edges, cfg)
                 fit_j = np.intersect1d(fit_users, sj.val_users)
@@ -483,16 +508,15 @@ def train_bundle(
     clock.report("refit", 0.0)
 
     # ---- refit on all data with the chosen hyperparameters
-    full_mf = _fit_mf(w_all, mf_hp, cfg)
+    full_mf = (
+        _fit_mf_pair(w_all, mf_hp, cfg)
+        if fusion_info.get("trained")
+        else _fit_mf(w_all, mf_hp, cfg)
+    )
     rotation = None
     if inner_mf is not None and inner_mf.item_factors.shape == full_mf.item_factors.shape:
         rotation = procrustes_align(full_mf.item_factors, inner_mf.item_factors)
-        full_mf = MFModel(
-            full_mf.user_factors @ rotation,
-            full_mf.item_factors @ rotation,
-            full_mf.kind,
-            full_mf.regularization,
-        )
+        full_mf = _rotated(full_mf, rotation)
     full_ease = ease_fit(x_all, ease_lam) if use_ease else None
     ut, it = time_histograms(data, edges)
     clock.done("refit")
@@ -502,6 +526,7 @@ def train_bundle(
     side = cfg.fusion_features in ("side", "full")
     feature_names = (
         BASE_FEATURES
+        + (SECOND_MF_FEATURES if full_mf.second is not None else [])
         + ([f"user:{n}" for n in user_names] + [f"item:{n}" for n in item_names] if side else [])
         + [f"{pre}{j}" for pre in ("P", "Q", "PQ") for j in range(nf)]
     )
@@ -522,6 +547,9 @@ def train_bundle(
     }
     if full_ease is not None:
         arrays["ease"] = full_ease
+    if full_mf.second is not None:
+        arrays["user_factors2"] = full_mf.second.user_factors.astype(np.float32)
+        arrays["item_factors2"] = full_mf.second.item_factors.astype(np.float32)
     ts = data.timestamps
     manifest = {
         "engine_version": ENGINE_VERSION,
@@ -531,6 +559,9 @@ def train_bundle(
         "hyperparameters": {
             "ease_lambda": ease_lam if use_ease else None,
             "mf": {**mf_hp, "kind": cfg.mf_kind, "iterations": cfg.mf_iterations},
+            "mf_second_factors": (
+                int(full_mf.second.item_factors.shape[1]) if full_mf.second is not None else None
+            ),
             "n_candidates": cfg.n_candidates,
             "fusion_features": cfg.fusion_features,
             "time_bins": int(len(edges) + 1),

@@ -45,6 +45,8 @@ class Recommender:
         except KeyError as exc:
             raise BundleError(f"bundle {path} lacks array {exc}; retrain the bundle") from exc
         ease = arrays.get("ease")
+        self._P2 = arrays.get("user_factors2")
+        self._Q2 = arrays.get("item_factors2")
         hp = manifest.get("hyperparameters", {})
         mf_hp = hp.get("mf", {})
         self._alpha = float(mf_hp.get("alpha", 1.0))
@@ -55,6 +57,7 @@ class Recommender:
         self.ctx = ScoringContext(
             item_factors=self._Q,
             ease=ease,
+            item_factors2=self._Q2,
             pop_log=np.log1p(self._pop).astype(np.float32),
             item_time=item_time,
             item_features=item_f,
@@ -63,6 +66,11 @@ class Recommender:
             feature_set=str(hp.get("fusion_features", "base")),
         )
         self._yty = self._Q.T.astype(np.float64) @ self._Q.astype(np.float64)
+        self._yty2 = (
+            self._Q2.T.astype(np.float64) @ self._Q2.astype(np.float64)
+            if self._Q2 is not None
+            else None
+        )
         n_per_user = np.diff(self._indptr).astype(np.float64)
         g = (self._user_time * n_per_user[:, None]).sum(axis=0)
         self._global_time = (g / max(g.sum(), 1e-9)).astype(np.float32)[None, :]
@@ -258,10 +266,16 @@ class Recommender:
         u = self._uidx.get(str(user_id)) if user_id is not None else None
         hist = np.zeros((1, self.n_items), np.float32)
         hist[0, items] = 1.0
+        uvec2 = None
         if u is not None and not from_history:
             uvec = self._P[u]
+            if self._P2 is not None:
+                uvec2 = self._P2[u]
         else:
-            uvec = fold_in(self._Q, items, self._confidence(w), self._reg, self._yty)
+            conf = self._confidence(w)
+            uvec = fold_in(self._Q, items, conf, self._reg, self._yty)
+            if self._Q2 is not None:
+                uvec2 = fold_in(self._Q2, items, conf, self._reg, self._yty2)
         return UserBatch(
             history=hist,
             user_vectors=uvec[None, :].astype(np.float32),
@@ -272,6 +286,7 @@ class Recommender:
                 else np.zeros((1, self._user_f.shape[1]), np.float32)
             ),
             eligible=elig[None, :],
+            user_vectors2=uvec2[None, :].astype(np.float32) if uvec2 is not None else None,
         )
 
     def _recommend_model(self, user_id, items, w, from_history, elig, k):

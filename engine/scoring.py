@@ -28,12 +28,23 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["ScoringContext", "UserBatch", "BASE_FEATURES", "build_features", "cf_scores"]
+__all__ = [
+    "BASE_FEATURES",
+    "SECOND_MF_FEATURES",
+    "ScoringContext",
+    "UserBatch",
+    "build_features",
+    "cf_scores",
+]
 
 BASE_FEATURES = [
     "z_ease", "z_mf", "ease", "mf", "r_ease", "r_mf", "r_cand", "pop", "z_pop", "tpop",
     "tlift", "n_user", "u_pop", "affinity",
 ]  # fmt: skip
+
+
+# with a second MF model (another factor count): its per-user z-score and candidate rank
+SECOND_MF_FEATURES = ["z_mf2", "r_mf2"]
 
 
 @dataclass
@@ -72,9 +83,11 @@ class ScoringContext:
         f = self.item_factors.shape[1]
         side = self.user_dim + self.item_features.shape[1] if self.feature_set != "base" else 0
         f = f if self.feature_set == "full" else 0
-        return len(BASE_FEATURES) + side + 3 * f
+        second = len(SECOND_MF_FEATURES) if self.item_factors2 is not None else 0
+        return len(BASE_FEATURES) + second + side + 3 * f
 
     user_dim: int = 0
+    item_factors2: np.ndarray | None = None
     feature_set: str = "base"  # "base" | "side" (+ user/item features) | "full" (+ MF vectors)
 
 
@@ -95,6 +108,7 @@ class UserBatch:
     time_hist: np.ndarray
     user_features: np.ndarray
     eligible: np.ndarray
+    user_vectors2: np.ndarray | None = None
 
 
 def cf_scores(ctx: ScoringContext, batch: UserBatch) -> tuple[np.ndarray, np.ndarray]:
@@ -205,6 +219,12 @@ def build_features(
         [cze, czm, ce, cm, r_e, r_m, r_c, pop, z_pop, tpop, tlift, n_user, u_pop, aff], axis=-1
     ).astype(np.float32)
     blocks = [base]
+    if ctx.item_factors2 is not None:
+        mf2 = (batch.user_vectors2 @ ctx.item_factors2.T).astype(np.float32)
+        cm2 = g(mf2)
+        blocks.append(
+            np.stack([g(_zscore(mf2, elig)), _rank_feature(np.where(valid, cm2, neg), c)], axis=-1)
+        )
     if ctx.feature_set in ("side", "full"):
         du = batch.user_features.shape[1]
         blocks += [np.broadcast_to(batch.user_features[:, None, :], (n, c, du)), itf[safe]]

@@ -166,13 +166,16 @@ def test_batch_features_equal_single_user_features(trained_bundle, planted_data)
         eligible=np.ones((len(users), rec.n_items), bool),
     )  # fmt: skip
     batch.eligible = batch.history == 0
+    if rec._P2 is not None:
+        batch.user_vectors2 = rec._P2[users]
     many = build_features(rec.ctx, batch)
     for j, u in enumerate(users):
         one = build_features(
             rec.ctx,
             UserBatch(batch.history[j : j + 1], batch.user_vectors[j : j + 1],
                       batch.time_hist[j : j + 1], batch.user_features[j : j + 1],
-                      batch.eligible[j : j + 1]),
+                      batch.eligible[j : j + 1],
+                      None if batch.user_vectors2 is None else batch.user_vectors2[j : j + 1]),
         )  # fmt: skip
         assert np.array_equal(one["candidates"][0], many["candidates"][j]), u
         np.testing.assert_allclose(one["features"][0], many["features"][j], rtol=1e-4, atol=1e-4)
