@@ -3,7 +3,7 @@
 Usage in the tenants app's admin (owned by that app)::
 
     from m6rec.plugins.forms import DomainConfigFormMixin
-    from m6rec.training.dataset import PLATFORM_CONFIG_KEYS
+    from m6rec.tenants.models import PLATFORM_CONFIG_KEYS
 
     class TenantAdminForm(DomainConfigFormMixin, forms.ModelForm):
         domain_config_exclude_keys = PLATFORM_CONFIG_KEYS

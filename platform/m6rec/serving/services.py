@@ -69,7 +69,7 @@ class _Context:
 
 def _context(tenant, category: str | None) -> _Context:
     domain = get_domain(tenant.domain)
-    config = domain.resolve_config(tenant.config or {})
+    config = domain.resolve_config(tenant.domain_config)
     allowed = (
         selectors.category_item_ids(tenant=tenant, category=category)
         if category is not None

@@ -11,7 +11,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Mapping
 from datetime import timedelta
+from typing import Any
 
 from django.db import models
 from django.utils import timezone
@@ -37,6 +39,16 @@ class UnknownRefs(models.TextChoices):
     REJECT = "reject", "reject the batch"
 
 
+# Keys of Tenant.config that the platform reads itself (training settings); the rest is the
+# domain plugin's configuration, validated by the plugin.
+PLATFORM_CONFIG_KEYS = ("training", "train_every_hours", "train_after_new_interactions")
+
+
+def split_domain_config(config: Mapping[str, Any] | None) -> dict[str, Any]:
+    """``config`` without the platform's own keys: what the domain plugin validates and reads."""
+    return {k: v for k, v in (config or {}).items() if k not in PLATFORM_CONFIG_KEYS}
+
+
 class Tenant(models.Model):
     slug = models.SlugField(max_length=64, unique=True)
     name = models.CharField(max_length=200)
@@ -59,6 +71,10 @@ class Tenant(models.Model):
 
     def __str__(self) -> str:
         return self.slug
+
+    @property
+    def domain_config(self) -> dict[str, Any]:
+        return split_domain_config(self.config)
 
 
 def hash_token(token: str) -> str:

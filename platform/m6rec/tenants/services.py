@@ -9,7 +9,15 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from m6rec.tenants.models import ALL_SCOPES, ApiKey, Tenant, UnknownRefs, generate_token, hash_token
+from m6rec.tenants.models import (
+    ALL_SCOPES,
+    ApiKey,
+    Tenant,
+    UnknownRefs,
+    generate_token,
+    hash_token,
+    split_domain_config,
+)
 
 
 def validate_domain_config(*, domain_name: str, config: Mapping[str, Any] | None) -> None:
@@ -20,7 +28,7 @@ def validate_domain_config(*, domain_name: str, config: Mapping[str, Any] | None
         domain = get_domain(domain_name)
     except UnknownDomainError as exc:
         raise ValidationError({"domain": [str(exc)]}) from exc
-    problems = domain.validate_config(dict(config or {}))
+    problems = domain.validate_config(split_domain_config(config))
     if problems:
         raise ValidationError(
             {"config": [f"{field or 'config'}: {m}" for field, ms in problems.items() for m in ms]}

@@ -9,7 +9,7 @@ says what to fix.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -21,14 +21,6 @@ from engine.data import DataError, InteractionData
 from engine.features import FeatureMatrix
 from m6rec.catalog import selectors as catalog_selectors
 from m6rec.training.errors import TrainingDataError
-
-# keys of Tenant.config the platform reads itself; the rest is the domain's configuration
-PLATFORM_CONFIG_KEYS = ("training", "train_every_hours", "train_after_new_interactions")
-
-
-def domain_config(tenant_config: Mapping[str, Any] | None) -> dict[str, Any]:
-    """The tenant's configuration without the platform's own keys (what the plugin validates)."""
-    return {k: v for k, v in (tenant_config or {}).items() if k not in PLATFORM_CONFIG_KEYS}
 
 
 @dataclass
@@ -63,7 +55,7 @@ def load_tenant_dataset(
     ``domain`` may be ``None`` (no plugin): every interaction then weighs its ``value`` if
     positive, else 1, and there are no side features.
     """
-    config = domain_config(tenant.config)
+    config = tenant.domain_config
     report = progress or (lambda stage, frac: None)
     report("data", 0.0)
 

@@ -44,3 +44,11 @@ def test_bad_config_and_duplicate_slug_are_refused():
     assert Tenant.objects.get(slug="x").unknown_refs == "reject"
     with pytest.raises(CommandError, match="already exists"):
         run("x", "--name", "X", "--domain", "content")
+
+
+def test_platform_training_keys_sit_beside_the_domain_config():
+    config = '{"train_every_hours": 24, "training": {"time_budget_s": 30}}'
+    run("news", "--name", "News", "--domain", "content", "--config", config)
+    tenant = Tenant.objects.get(slug="news")
+    assert tenant.config["train_every_hours"] == 24
+    assert tenant.domain_config == {}  # what the plugin validates and reads
