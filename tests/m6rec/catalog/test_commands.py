@@ -129,7 +129,8 @@ def test_bundled_data_ships_with_its_readme():
 
 def test_demo_no_serve_prints_a_login_key_and_working_curl(client):
     out = io.StringIO()
-    call_command("demo", "--no-serve", "--no-progress", "--limit", "500", stdout=out)
+    args = ["--no-serve", "--no-progress", "--limit", "5000", "--time-budget", "15"]
+    call_command("demo", *args, stdout=out)
     text = out.getvalue()
     password = re.search(r"login: admin\s+password: (\S+)", text).group(1)
     assert client.login(username="admin", password=password)
@@ -137,7 +138,7 @@ def test_demo_no_serve_prints_a_login_key_and_working_curl(client):
     tenant = Tenant.objects.get(slug="demo")
     assert tenant.domain == "content"
     assert Item.objects.filter(tenant=tenant).count() == 9742
-    assert Interaction.objects.filter(tenant=tenant).count() == 500
+    assert Interaction.objects.filter(tenant=tenant).count() == 5000
     curls = [line.strip() for line in text.splitlines() if line.strip().startswith("curl")]
     assert len(curls) >= 4
     api = api_client(token)
@@ -147,8 +148,15 @@ def test_demo_no_serve_prints_a_login_key_and_working_curl(client):
     body = re.search(r"-d '(.+?)' ", post).group(1)
     response = api.generic("POST", "/api/v1/interactions", body, content_type="application/json")
     assert response.status_code == 200 and response.json()["received"] == 1
+    # the demo trained a model, and the printed recommendation request is served by it
+    recs = next(c for c in curls if "/recommendations" in c)
+    path = re.search(r"'http://[^/]+(/api/v1/[^']+)'", recs).group(1)
+    served = api.get(path).json()
+    assert (served["strategy"], served["model_version"]) == ("model", 1), served
+    assert len(served["items"]) == 10
     # a second run reuses the tenant, skips the import and prints a fresh key
     out2 = io.StringIO()
     call_command("demo", "--no-serve", "--no-progress", stdout=out2)
     assert "import skipped" in out2.getvalue()
-    assert Interaction.objects.filter(tenant=tenant).count() == 501
+    assert Interaction.objects.filter(tenant=tenant).count() == 5001
+    assert "already has an active model" in out2.getvalue()

@@ -34,6 +34,15 @@ class Command(BaseCommand):
         parser.add_argument("--addrport", default="127.0.0.1:8000")
         parser.add_argument("--limit", type=int, default=None, help="Import only N ratings.")
         parser.add_argument("--no-progress", action="store_true")
+        parser.add_argument(
+            "--no-train", action="store_true", help="Skip training (serve popularity only)."
+        )
+        parser.add_argument(
+            "--time-budget",
+            type=float,
+            default=60.0,
+            help="Engine time budget for the demo model in seconds (default 60).",
+        )
 
     def handle(self, *args, no_serve: bool, addrport: str, limit: int | None, **opts):
         self._prepare_database()
@@ -55,10 +64,22 @@ class Command(BaseCommand):
             self.stdout.write(summary)
         else:
             self.stdout.write(f"== tenant {tenant.slug!r} already has data; import skipped")
+        if not opts["no_train"]:
+            self._train(tenant, time_budget=opts["time_budget"], quiet=opts["no_progress"])
         _, token = api_key_create(tenant=tenant, name="demo")
         self._banner(addrport, password, token)
         if not no_serve:
             call_command("runserver", addrport, use_reloader=False)
+
+    def _train(self, tenant: Tenant, *, time_budget: float, quiet: bool) -> None:
+        from m6rec.registry.selectors import version_get_active
+
+        if version_get_active(tenant=tenant) is not None:
+            self.stdout.write(f"== tenant {tenant.slug!r} already has an active model")
+            return
+        self.stdout.write(f"== training the {tenant.slug!r} model (in-process; takes a few minutes)")
+        args = ["--sync", "--time-budget", str(time_budget)] + (["--no-progress"] if quiet else [])
+        call_command("train_tenant", tenant.slug, *args, stdout=self.stdout)
 
     def _prepare_database(self) -> None:
         db = settings.DATABASES["default"]
