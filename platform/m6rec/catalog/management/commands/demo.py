@@ -77,7 +77,7 @@ class Command(BaseCommand):
         if version_get_active(tenant=tenant) is not None:
             self.stdout.write(f"== tenant {tenant.slug!r} already has an active model")
             return
-        self.stdout.write(f"== training the {tenant.slug!r} model (in-process; takes a few minutes)")
+        self.stdout.write(f"== training the {tenant.slug!r} model in-process (a few minutes)")
         args = ["--sync", "--time-budget", str(time_budget)] + (["--no-progress"] if quiet else [])
         call_command("train_tenant", tenant.slug, *args, stdout=self.stdout)
 
