@@ -66,6 +66,11 @@ def user_history(*, tenant, user_pk: int, limit: int = HISTORY_LIMIT) -> list[Hi
 
 def user_seen_item_ids(*, tenant, user_pk: int) -> set[str]:
     """Every item the user interacted with (for users with more than the history limit)."""
+    if connection.vendor == "postgresql":  # item pks from the user's index, ids from the memo
+        with connection.cursor() as cursor:
+            cursor.execute(_USER_SEEN_SQL.format(interaction=Interaction._meta.db_table), [user_pk])
+            pks = [r[0] for r in cursor.fetchall()]
+        return set(item_external_ids(pks).values())
     return set(
         Interaction.objects.filter(user_id=user_pk)
         .values_list("item__external_id", flat=True)
@@ -73,14 +78,70 @@ def user_seen_item_ids(*, tenant, user_pk: int) -> set[str]:
     )
 
 
+class _ItemIdMap:
+    """Per-process item primary key → external id (immutable for the life of a primary key).
+
+    Lets the per-request history queries read ``item_id`` straight from the ``(user,
+    timestamp)`` index instead of joining the item table row by row. Bounded; emptied every
+    ``max_age`` seconds so a database restored under a live process cannot serve stale ids for
+    long.
+    """
+
+    def __init__(self, *, max_entries: int = 500_000, max_age: float = 3600.0) -> None:
+        self._lock = threading.Lock()
+        self._data: dict[int, str] = {}
+        self._born = time.monotonic()
+        self.max_entries = max_entries
+        self.max_age = max_age
+
+    def lookup(self, pks: Iterable[int]) -> dict[int, str]:
+        data = self._data
+        if time.monotonic() - self._born >= self.max_age:
+            self.clear()
+            data = self._data
+        out: dict[int, str] = {}
+        missing: list[int] = []
+        for pk in pks:
+            ext = data.get(pk)
+            if ext is None:
+                if pk not in out:
+                    missing.append(pk)
+            else:
+                out[pk] = ext
+        if missing:
+            rows = Item.objects.filter(pk__in=set(missing)).values_list("pk", "external_id")
+            fetched = dict(rows)
+            with self._lock:
+                if len(self._data) + len(fetched) > self.max_entries:
+                    self._data = {}
+                self._data.update(fetched)
+            out.update(fetched)
+        return out
+
+    def clear(self) -> None:
+        with self._lock:
+            self._data = {}
+            self._born = time.monotonic()
+
+
+item_ids = _ItemIdMap()
+
+
+def item_external_ids(pks: Iterable[int]) -> dict[int, str]:
+    """item pk → external id for ``pks`` (memoised per process; unknown pks are left out)."""
+    return item_ids.lookup(pks)
+
+
+_USER_SEEN_SQL = "SELECT DISTINCT item_id FROM {interaction} WHERE user_id = %s"
+
 _USER_WITH_HISTORY_SQL = """
 SELECT u.id, CASE WHEN h.rn IS NULL OR h.rn = 1 THEN u.properties END,
-       h.external_id, h.type, h.value, h.timestamp
+       h.item_id, h.type, h.value, h.timestamp
 FROM {user} u
 LEFT JOIN LATERAL (
-    SELECT i.external_id, x.type, x.value, x.timestamp,
+    SELECT x.item_id, x.type, x.value, x.timestamp,
            row_number() OVER (ORDER BY x.timestamp DESC, x.id DESC) AS rn
-    FROM {interaction} x JOIN {item} i ON i.id = x.item_id
+    FROM {interaction} x
     WHERE x.user_id = u.id
     ORDER BY x.timestamp DESC, x.id DESC
     LIMIT %s
@@ -95,8 +156,10 @@ def user_with_history(
 ) -> tuple[int, dict[str, Any], list[HistoryRow]] | None:
     """``(pk, properties, latest interactions oldest first)`` of an end user, or ``None``.
 
-    One round trip on PostgreSQL (a lateral join over the ``(user, timestamp)`` index); the
-    two ORM queries of :func:`user_get` and :func:`user_history` elsewhere.
+    One round trip on PostgreSQL (a lateral join over the ``(user, timestamp)`` index, item
+    ids mapped through the per-process :func:`item_external_ids` memo, which queries only for
+    items it has not met yet); the two ORM queries of :func:`user_get` and
+    :func:`user_history` elsewhere.
     """
     if connection.vendor != "postgresql":
         found = user_get(tenant=tenant, user_id=user_id)
@@ -104,9 +167,7 @@ def user_with_history(
             return None
         return found[0], found[1], user_history(tenant=tenant, user_pk=found[0], limit=limit)
     sql = _USER_WITH_HISTORY_SQL.format(
-        user=EndUser._meta.db_table,
-        interaction=Interaction._meta.db_table,
-        item=Item._meta.db_table,
+        user=EndUser._meta.db_table, interaction=Interaction._meta.db_table
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [int(limit), tenant.pk, user_id])
@@ -117,7 +178,10 @@ def user_with_history(
     for row in rows:
         if row[1] is not None:
             properties = _json(row[1])
-    history = [(r[2], r[3], r[4], r[5]) for r in rows if r[2] is not None]
+    if rows[0][2] is None:  # no interactions (the LEFT JOIN's one empty row)
+        return pk, properties or {}, []
+    ext = item_external_ids(r[2] for r in rows)
+    history = [(ext[r[2]], r[3], r[4], r[5]) for r in rows if r[2] in ext]
     return pk, properties or {}, history
 
 
@@ -190,6 +254,7 @@ class _TTLMemo:
     def clear(self) -> None:
         with self._lock:
             self._data.clear()
+        item_ids.clear()
 
 
 memo = _TTLMemo()

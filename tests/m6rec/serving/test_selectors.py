@@ -36,3 +36,35 @@ def test_user_with_history_matches_the_orm_queries():
     assert selectors.user_with_history(tenant=tenant, user_id="nobody") is None
     found = selectors.user_with_history(tenant=other, user_id="u")
     assert found is not None and [h[0] for h in found[2]] == ["foreign"]
+
+
+def test_history_and_seen_ids_are_one_query_once_items_are_known():
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from m6rec.catalog.models import Interaction
+    from m6rec.catalog.services import interactions_ingest
+    from m6rec.serving import selectors
+    from m6rec.tenants.services import tenant_create
+
+    tenant = tenant_create(slug="sel-c", name="c", domain="content")
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    rows = [
+        {"user_id": "u", "item_id": f"i{n % 9}", "type": "view", "value": 1.0,
+         "timestamp": start + timedelta(seconds=n), "event_id": None}
+        for n in range(20)
+    ]  # fmt: skip
+    interactions_ingest(tenant=tenant, rows=rows)
+    selectors.memo.clear()  # also forgets item ids
+    with CaptureQueriesContext(connection) as cold:
+        pk, _, history = selectors.user_with_history(tenant=tenant, user_id="u", limit=50)
+    assert len(cold.captured_queries) == 2  # the history, then the unknown item ids
+    with CaptureQueriesContext(connection) as warm:
+        again = selectors.user_with_history(tenant=tenant, user_id="u", limit=50)
+        seen = selectors.user_seen_item_ids(tenant=tenant, user_pk=pk)
+    assert len(warm.captured_queries) == 2  # one query each, no item lookups
+    assert again[2] == history == selectors.user_history(tenant=tenant, user_pk=pk, limit=50)
+    assert seen == {f"i{n}" for n in range(9)}
+    assert seen == set(
+        Interaction.objects.filter(user_id=pk).values_list("item__external_id", flat=True)
+    )
