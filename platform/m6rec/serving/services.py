@@ -14,6 +14,7 @@ is enlarged (×3, up to four rounds) with everything already rejected excluded.
 from __future__ import annotations
 
 import logging
+import weakref
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -147,9 +148,31 @@ def _model_fetch(call: Callable[..., list[tuple[str, float]]], ctx: _Context, **
     return fetch
 
 
+_POPULAR_MEMO_SIZE = 256
+_popular_memo: weakref.WeakKeyDictionary[Any, dict[tuple, tuple]] = weakref.WeakKeyDictionary()
+
+
+def _model_popular(recommender, k: int, allowed: frozenset[str] | None) -> list:
+    """``recommender.popular`` memoised per loaded bundle (a pure function of its arrays)."""
+    try:
+        per_model = _popular_memo.get(recommender)
+        if per_model is None:
+            per_model = _popular_memo.setdefault(recommender, {})
+    except TypeError:  # not weak-referenceable: no memo
+        return list(recommender.popular(k=k, allowed_items=allowed))
+    key = (k, allowed)
+    got = per_model.get(key)
+    if got is None:
+        got = tuple(recommender.popular(k=k, allowed_items=allowed))
+        if len(per_model) >= _POPULAR_MEMO_SIZE:
+            per_model.clear()
+        per_model[key] = got
+    return list(got)
+
+
 def _model_popular_fetch(model: ServingModel, ctx: _Context) -> Fetch:
     def fetch(n: int, excluded: frozenset[str]) -> list[tuple[str, float]]:
-        got = model.recommender.popular(k=n + len(excluded), allowed_items=ctx.allowed)
+        got = _model_popular(model.recommender, n + len(excluded), ctx.allowed)
         return [(i, s) for i, s in got if i not in excluded][:n]
 
     return fetch

@@ -258,3 +258,21 @@ def test_openapi_schema_lists_the_serving_endpoints():
         assert p in paths
     assert "get" in paths["/api/v1/users/{user_id}/recommendations"]
     assert "post" in paths["/api/v1/recommendations"]
+
+
+def test_model_popularity_is_memoised_per_bundle_but_items_are_checked_each_time(
+    tenant_a, client_a, monkeypatch
+):
+    from m6rec.catalog.models import Item
+    from m6rec.serving.loading import get_serving_model
+
+    first = ids(client_a.get(POPULAR_URL, {"k": 5}))
+    recommender = get_serving_model(tenant_a).recommender
+    calls = []
+    real = recommender.popular
+    monkeypatch.setattr(recommender, "popular", lambda *a, **kw: calls.append(kw) or real(*a, **kw))
+    assert ids(client_a.get(POPULAR_URL, {"k": 5})) == first
+    assert calls == []  # served from the per-bundle memo
+    Item.objects.filter(tenant=tenant_a, external_id=first[0]).update(active=False)
+    after = ids(client_a.get(POPULAR_URL, {"k": 5}))
+    assert first[0] not in after and after[:4] == first[1:]  # the catalogue check is live
