@@ -21,6 +21,7 @@ from rest_framework.views import APIView
 
 from m6rec.common.auth import ApiKeyAuthentication, HasRecommendScope, request_tenant
 from m6rec.common.errors import api_exception_handler
+from m6rec.common.negotiation import FastJsonNegotiation
 from m6rec.serving import services
 
 MAX_K = 100
@@ -147,6 +148,7 @@ def _query(request) -> dict:
 class _ServingApi(APIView):
     authentication_classes = [ApiKeyAuthentication]
     permission_classes = [HasRecommendScope]
+    content_negotiation_class = FastJsonNegotiation
 
     def get_exception_handler(self):
         return api_exception_handler
