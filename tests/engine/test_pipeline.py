@@ -179,3 +179,19 @@ def test_batch_features_equal_single_user_features(trained_bundle, planted_data)
         )  # fmt: skip
         assert np.array_equal(one["candidates"][0], many["candidates"][j]), u
         np.testing.assert_allclose(one["features"][0], many["features"][j], rtol=1e-4, atol=1e-4)
+
+
+def test_large_catalogue_path_without_ease(tmp_path, planted_data, monkeypatch):
+    """Above EASE_MAX_ITEMS the pipeline runs on MF alone (fusion included) and still serves."""
+    import engine.pipeline as pipeline
+
+    data, ug, ig, feats = planted_data
+    monkeypatch.setattr(pipeline, "EASE_MAX_ITEMS", 10)
+    manifest = train_bundle(data, tmp_path / "b", item_features=feats, config=tiny_config())
+    assert manifest["hyperparameters"]["ease_lambda"] is None
+    assert "ease" not in manifest["metrics"]["validation"]["by_model"]
+    assert "ease.npy" not in manifest["files"]
+    rec = Recommender.load(tmp_path / "b")
+    recs = {u: rec.recommend(data.user_ids[u], k=5) for u in range(data.n_users)}
+    assert _group_precision(recs, data, ug, ig) > 0.7
+    assert len(rec.recommend("nobody", k=5, history=[(data.item_ids[0], 1.0)])) == 5
