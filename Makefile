@@ -6,7 +6,7 @@ STAMP := $(VENV)/.m6rec-installed
 
 .PHONY: install demo test lint bench-engine clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml examples/m6rec-domain-books/pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --upgrade --quiet pip
 	$(PY) -m pip install --progress-bar on -e ".[dev]"

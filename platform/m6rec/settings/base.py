@@ -136,6 +136,9 @@ CELERY_TASK_ALWAYS_EAGER = False
 CELERY_TASK_DEFAULT_QUEUE = "small"
 M6REC_LARGE_TENANT_INTERACTIONS = env.int("M6REC_LARGE_TENANT_INTERACTIONS", default=1_000_000)
 
+# Domain plugins (entry-point group "m6rec.domains") that must not load, e.g. a broken package.
+M6REC_DISABLED_DOMAINS = env.list("M6REC_DISABLED_DOMAINS", default=[])
+
 # Training and model registry (m6rec.training, m6rec.registry).
 # Auto-promote a candidate only when its validation nDCG@10 beats the active version's by more.
 M6REC_PROMOTION_MARGIN = env.float("M6REC_PROMOTION_MARGIN", default=0.0)
