@@ -190,9 +190,10 @@ class _Clock:
 
 
 # ---------------------------------------------------------------- tuning
-def _tune_ease(s: _Split, cfg: TrainConfig, clock: _Clock) -> tuple[float, float, dict]:
+def _tune_ease(s: _Split, cfg: TrainConfig, clock: _Clock) -> tuple[float, np.ndarray, dict]:
+    """Best λ on validation, its inner-split EASE matrix, and every trial's nDCG@10."""
     results = {}
-    best = (-1.0, cfg.ease_lambdas[0])
+    best = (-1.0, cfg.ease_lambdas[0], None)
     hist = s.x_inner[s.val_users]
     for j, lam in enumerate(cfg.ease_lambdas):
         if j > 0 and clock.time_spent_frac() > 0.2:
@@ -201,9 +202,9 @@ def _tune_ease(s: _Split, cfg: TrainConfig, clock: _Clock) -> tuple[float, float
         nd = _ndcg_full(_masked(hist @ b, hist), s.truth, s.val_users)
         results[str(lam)] = round(nd, 5)
         if nd > best[0]:
-            best = (nd, lam)
+            best = (nd, lam, b)
         clock.report("tune:ease", (j + 1) / len(cfg.ease_lambdas))
-    return best[1], best[0], results
+    return best[1], best[2], results
 
 
 def _mf_grid(cfg: TrainConfig) -> list[dict]:
@@ -430,15 +431,15 @@ def train_bundle(
     tmpdir = tempfile.mkdtemp(prefix="m6rec-fusion-")
 
     if split is not None and len(split.val_users) > 0:
+        inner_ease = None
         if use_ease:
-            ease_lam, nd, res = _tune_ease(split, cfg, clock)
+            ease_lam, inner_ease, res = _tune_ease(split, cfg, clock)
             tuning["ease_lambda"] = res
         clock.done("tune_ease")
         mf_hp, nd_mf, trials = _tune_mf(split, cfg, clock)
         tuning["mf_trials"] = trials
         clock.done("tune_mf")
         inner_mf = _fit_mf_pair(split.w_inner, mf_hp, cfg)
-        inner_ease = ease_fit(split.x_inner, ease_lam) if use_ease else None
         ctx_in, ut_in = _context(split.inner, inner_mf, inner_ease, item_f, user_f, edges, cfg)
         rng = np.random.default_rng(cfg.seed)
         users = split.val_users.copy()
