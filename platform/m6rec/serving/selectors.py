@@ -193,6 +193,25 @@ def _json(value: Any) -> Any:
     return json.loads(value) if isinstance(value, str | bytes) else value
 
 
+_PROPERTIES_MEMO_SIZE = 20_000
+_properties_memo: dict[tuple[int, Any], dict[str, Any]] = {}
+
+
+def _item_properties(tenant_pk: int, raw: Any) -> dict[str, Any]:
+    """Decoded item properties, memoised per (tenant, JSON text); a fresh top-level dict each
+    call (nested values are shared: properties are read-only for the domain rules)."""
+    if not isinstance(raw, str | bytes):
+        return dict(raw) if isinstance(raw, dict) else raw or {}
+    key = (tenant_pk, raw)
+    decoded = _properties_memo.get(key)
+    if decoded is None:
+        decoded = json.loads(raw) or {}
+        if len(_properties_memo) >= _PROPERTIES_MEMO_SIZE:
+            _properties_memo.clear()
+        _properties_memo[key] = decoded
+    return dict(decoded) if isinstance(decoded, dict) else decoded
+
+
 def _has_category(categories: Any, category: str) -> bool:
     return isinstance(categories, list) and category in categories
 
@@ -220,7 +239,7 @@ def items_servable(
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             rows = cursor.fetchall()
-        return {ext: _json(props) or {} for ext, props in rows}
+        return {ext: _item_properties(tenant.pk, props) for ext, props in rows}
     qs = Item.objects.filter(tenant=tenant, external_id__in=ids, active=True)
     rows = qs.values_list("external_id", "properties", "categories")
     return {
@@ -255,6 +274,7 @@ class _TTLMemo:
         with self._lock:
             self._data.clear()
         item_ids.clear()
+        _properties_memo.clear()
 
 
 memo = _TTLMemo()

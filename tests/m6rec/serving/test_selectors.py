@@ -68,3 +68,29 @@ def test_history_and_seen_ids_are_one_query_once_items_are_known():
     assert seen == set(
         Interaction.objects.filter(user_id=pk).values_list("item__external_id", flat=True)
     )
+
+
+def test_items_servable_properties_are_fresh_dicts_per_call():
+    from m6rec.catalog.services import items_upsert
+    from m6rec.serving import selectors
+    from m6rec.tenants.services import tenant_create
+
+    tenant = tenant_create(slug="sel-d", name="d", domain="content")
+    other = tenant_create(slug="sel-e", name="e", domain="content")
+    props = {"title": "T", "genres": ["a", "b"]}
+    for t in (tenant, other):
+        items_upsert(
+            tenant=t,
+            rows=[
+                {"item_id": "x", "properties": props, "categories": ["c"], "active": True},
+                {"item_id": "y", "properties": {}, "categories": [], "active": True},
+                {"item_id": "z", "properties": props, "categories": ["c"], "active": False},
+            ],
+        )
+    first = selectors.items_servable(tenant=tenant, item_ids=["x", "y", "z", "nope"])
+    assert first == {"x": props, "y": {}}
+    first["x"]["title"] = "changed"  # a caller's change never reaches the next request
+    again = selectors.items_servable(tenant=tenant, item_ids=["x", "y"])
+    assert again == {"x": props, "y": {}} and again["x"] is not first["x"]
+    assert selectors.items_servable(tenant=other, item_ids=["x"], category="c") == {"x": props}
+    assert selectors.items_servable(tenant=tenant, item_ids=["y"], category="c") == {}
