@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -70,7 +70,8 @@ def user_seen_item_ids(*, tenant, user_pk: int) -> set[str]:
         with connection.cursor() as cursor:
             cursor.execute(_USER_SEEN_SQL.format(interaction=Interaction._meta.db_table), [user_pk])
             pks = [r[0] for r in cursor.fetchall()]
-        return set(item_external_ids(pks).values())
+        ext = item_external_ids(pks)
+        return {ext[pk] for pk in pks if pk in ext}
     return set(
         Interaction.objects.filter(user_id=user_pk)
         .values_list("item__external_id", flat=True)
@@ -94,28 +95,24 @@ class _ItemIdMap:
         self.max_entries = max_entries
         self.max_age = max_age
 
-    def lookup(self, pks: Iterable[int]) -> dict[int, str]:
-        data = self._data
+    def lookup(self, pks: Iterable[int]) -> Mapping[int, str]:
+        """pk → external id for ``pks`` (a mapping that may hold other pks too; unknown pks
+        are missing from it)."""
         if time.monotonic() - self._born >= self.max_age:
             self.clear()
-            data = self._data
-        out: dict[int, str] = {}
-        missing: list[int] = []
-        for pk in pks:
-            ext = data.get(pk)
-            if ext is None:
-                if pk not in out:
-                    missing.append(pk)
-            else:
-                out[pk] = ext
-        if missing:
-            rows = Item.objects.filter(pk__in=set(missing)).values_list("pk", "external_id")
-            fetched = dict(rows)
-            with self._lock:
-                if len(self._data) + len(fetched) > self.max_entries:
-                    self._data = {}
-                self._data.update(fetched)
-            out.update(fetched)
+        data = self._data
+        wanted = set(pks)
+        missing = wanted.difference(data)
+        if not missing:
+            return data  # the hot path: every item met before
+        rows = Item.objects.filter(pk__in=missing).values_list("pk", "external_id")
+        fetched = dict(rows)
+        with self._lock:
+            if len(self._data) + len(fetched) > self.max_entries:
+                self._data = {}
+            self._data.update(fetched)
+        out = {pk: data[pk] for pk in wanted - missing}
+        out.update(fetched)
         return out
 
     def clear(self) -> None:
@@ -127,7 +124,7 @@ class _ItemIdMap:
 item_ids = _ItemIdMap()
 
 
-def item_external_ids(pks: Iterable[int]) -> dict[int, str]:
+def item_external_ids(pks: Iterable[int]) -> Mapping[int, str]:
     """item pk → external id for ``pks`` (memoised per process; unknown pks are left out)."""
     return item_ids.lookup(pks)
 
@@ -180,7 +177,7 @@ def user_with_history(
             properties = _json(row[1])
     if rows[0][2] is None:  # no interactions (the LEFT JOIN's one empty row)
         return pk, properties or {}, []
-    ext = item_external_ids(r[2] for r in rows)
+    ext = item_external_ids([r[2] for r in rows])
     history = [(ext[r[2]], r[3], r[4], r[5]) for r in rows if r[2] in ext]
     return pk, properties or {}, history
 

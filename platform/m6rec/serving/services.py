@@ -82,18 +82,12 @@ def _context(tenant, category: str | None) -> _Context:
 def _weights(ctx: _Context, rows: Sequence[selectors.HistoryRow]) -> list[tuple[str, float]]:
     """(item id, confidence) per stored interaction, oldest first, with the domain's weights."""
     memo: dict[tuple[str, float], float] = {}
-    out: list[tuple[str, float]] = []
-    for item_id, type_, value, _ts in rows:
-        key = (type_, value)
-        weight = memo.get(key)
-        if weight is None:
-            try:
-                weight = float(ctx.domain.interaction_weight(type_, value, config=ctx.config))
-            except ValueError:  # a type the domain no longer declares: neutral weight
-                weight = 1.0
-            memo[key] = weight
-        out.append((item_id, weight))
-    return out
+    for key in {(r[1], r[2]) for r in rows}:  # few distinct (type, value) pairs per user
+        try:
+            memo[key] = float(ctx.domain.interaction_weight(key[0], key[1], config=ctx.config))
+        except ValueError:  # a type the domain no longer declares: neutral weight
+            memo[key] = 1.0
+    return [(item_id, memo[type_, value]) for item_id, type_, value, _ts in rows]
 
 
 def _records(user_id: str, rows: Sequence[selectors.HistoryRow]) -> list[InteractionRecord]:

@@ -55,7 +55,10 @@ def test_history_and_seen_ids_are_one_query_once_items_are_known():
         for n in range(20)
     ]  # fmt: skip
     interactions_ingest(tenant=tenant, rows=rows)
+    other = [{**rows[0], "user_id": "v", "item_id": f"j{n}"} for n in range(5)]
+    interactions_ingest(tenant=tenant, rows=other)
     selectors.memo.clear()  # also forgets item ids
+    selectors.user_with_history(tenant=tenant, user_id="v")  # the memo knows other items too
     with CaptureQueriesContext(connection) as cold:
         pk, _, history = selectors.user_with_history(tenant=tenant, user_id="u", limit=50)
     assert len(cold.captured_queries) == 2  # the history, then the unknown item ids
