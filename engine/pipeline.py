@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
+from engine.ann import ANN_FILE, DEFAULT_THRESHOLD, build_index
 from engine.bundle import write_bundle
 from engine.cf import EASE_MAX_ITEMS, ease_fit, popularity
 from engine.data import DataError, InteractionData, stratified_split
@@ -84,6 +85,12 @@ class TrainConfig:
     prune_keep: float = 0.5
     finetune_epochs: int = 4
     int8_tolerance: float = 0.01
+    # ANN candidates (hnswlib, inner product over the MF item factors) above this many items;
+    # the index is built here and saved in the bundle (see docs/engine.md)
+    ann_threshold: int = DEFAULT_THRESHOLD
+    ann_m: int = 16
+    ann_ef_construction: int = 200
+    ann_ef_search: int = 200
     # features
     time_bins: int = 32
     num_threads: int = 0
@@ -521,6 +528,25 @@ def train_bundle(
     full_ease = ease_fit(x_all, ease_lam) if use_ease else None
     ut, it = time_histograms(data, edges)
     clock.done("refit")
+    ann_info = {"threshold": int(cfg.ann_threshold), "index": None}
+    if data.n_items > cfg.ann_threshold:
+        clock.report("ann", 0.0)
+        t_ann = time.time()
+        ann = build_index(
+            full_mf.item_factors,
+            m=cfg.ann_m,
+            ef_construction=cfg.ann_ef_construction,
+            ef_search=cfg.ann_ef_search,
+            seed=cfg.seed,
+            num_threads=cfg.num_threads,
+        )
+        ann_path = os.path.join(tmpdir, ANN_FILE)
+        ann.index.save_index(ann_path)
+        onnx_files[ANN_FILE] = ann_path
+        ann_info.update(index=ANN_FILE, library="hnswlib", space="ip", M=cfg.ann_m,
+                        ef_construction=cfg.ann_ef_construction, ef_search=cfg.ann_ef_search,
+                        build_s=round(time.time() - t_ann, 3))  # fmt: skip
+        clock.done("ann")
     clock.report("bundle", 0.0)
 
     nf = full_mf.item_factors.shape[1] if cfg.fusion_features == "full" else 0
@@ -597,10 +623,13 @@ def train_bundle(
             }
         },
         "gate": gate_info,
+        "ann": ann_info,
         "timings_s": clock.stages,
     }
     if rotation is not None:
         manifest["hyperparameters"]["mf"]["procrustes_aligned"] = True
+    if ann_info["index"]:
+        manifest["stages"].append("ann")
     manifest = write_bundle(out_dir, arrays, manifest, files=onnx_files)
     shutil.rmtree(tmpdir, ignore_errors=True)
     clock.report("bundle", 1.0)

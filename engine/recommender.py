@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from engine.ann import DEFAULT_THRESHOLD, build_index, load_index
 from engine.bundle import BundleError, read_bundle
 from engine.mf import fold_in
 from engine.scoring import ScoringContext, UserBatch, build_features
@@ -21,12 +22,25 @@ from engine.scoring import ScoringContext, UserBatch, build_features
 __all__ = ["Recommender", "SERVABLE_MODELS"]
 
 SERVABLE_MODELS = ("fusion_int8", "fusion_float", "blend", "ease", "mf", "popularity")
+# ANN: score exactly when at most this many items are eligible (e.g. a small allowed_items);
+# fetch OVERFETCH × the needed pool (hnswlib searches with ef = max(ef_search, fetch)),
+# scaled up by the share of ineligible items.
+ANN_EXACT_BELOW = 2000
+ANN_MIN_RATIO = 8  # ... or at most this many times the pool needed
+OVERFETCH = 8.0
 
 
 class Recommender:
     """Top-K recommendations over a verified bundle. Thread-safe for concurrent reads."""
 
-    def __init__(self, manifest: dict, arrays: dict[str, np.ndarray], path: Path, model=None):
+    def __init__(
+        self,
+        manifest: dict,
+        arrays: dict[str, np.ndarray],
+        path: Path,
+        model=None,
+        ann_threshold: int | None = None,
+    ):
         self.manifest = manifest
         self.path = Path(path)
         try:
@@ -82,6 +96,7 @@ class Recommender:
             raise BundleError(f"bundle {path}: unknown served model {self.model!r}")
         if self.model in ("ease", "blend") and ease is None:
             raise BundleError(f"bundle {path} has no EASE matrix; cannot serve {self.model!r}")
+        self._ann = self._load_ann(ann_threshold)
         self._session = None
         if self.model.startswith("fusion"):
             onnx_path = self.path / f"{self.model}.onnx"
@@ -106,10 +121,62 @@ class Recommender:
 
     # ------------------------------------------------------------ construction
     @classmethod
-    def load(cls, path: str | Path, *, model: str | None = None) -> Recommender:
-        """Load and verify a bundle. ``model`` overrides the served model (benchmarks)."""
+    def load(
+        cls, path: str | Path, *, model: str | None = None, ann_threshold: int | None = None
+    ) -> Recommender:
+        """Load and verify a bundle. ``model`` overrides the served model (benchmarks).
+
+        ``ann_threshold`` overrides the bundle's: ANN candidates are used when the catalogue
+        has more items than it (the bundle's saved index, else one built now, in memory); with
+        the catalogue at or below it, scoring is exact.
+        """
         manifest, arrays = read_bundle(path)
-        return cls(manifest, arrays, Path(path), model=model)
+        return cls(manifest, arrays, Path(path), model=model, ann_threshold=ann_threshold)
+
+    def _load_ann(self, threshold: int | None):
+        info = self.manifest.get("ann") or {}
+        if threshold is None:
+            threshold = int(info.get("threshold", DEFAULT_THRESHOLD))
+        usable = self.model == "mf" or (self.model.startswith("fusion") and self.ctx.ease is None)
+        if self.n_items <= threshold or not usable:  # EASE/blend/popularity: always exact
+            return None
+        ef = int(info.get("ef_search", 200))
+        name = info.get("index")
+        n, dim = self._Q.shape
+        if name:
+            if name not in self.manifest["files"] or not (self.path / name).is_file():
+                raise BundleError(f"bundle {self.path} lacks its ANN index {name}; retrain it")
+            try:  # checksum verified by read_bundle before we get here
+                return load_index(self.path / name, n, dim, ef_search=ef)
+            except (RuntimeError, ValueError) as exc:
+                raise BundleError(f"bundle {self.path}: unreadable ANN index ({exc})") from exc
+        m, efc = int(info.get("M", 16)), int(info.get("ef_construction", 200))
+        return build_index(self._Q, m=m, ef_construction=efc, ef_search=ef)
+
+    @property
+    def uses_ann(self) -> bool:
+        """True when candidates come from the ANN index (large catalogue)."""
+        return self._ann is not None
+
+    def _ann_pool(self, uvec: np.ndarray, elig: np.ndarray, need: int) -> np.ndarray | None:
+        """Eligible items among the ANN's nearest to ``uvec``: at least ``need`` of them, or
+        None (score exactly) when the eligible set is small or the filtered pool stays short."""
+        if self._ann is None:
+            return None
+        n_el = int(elig.sum())
+        if n_el <= max(ANN_EXACT_BELOW, ANN_MIN_RATIO * need):
+            return None
+        # over-fetch by the eligible fraction (exclusions) with a safety factor, then widen
+        fetch = int(np.ceil(need * OVERFETCH * self.n_items / n_el)) + 16
+        cap = max(self.n_items // 8, 4 * need)
+        while True:
+            labels = self._ann.query(uvec, min(fetch, cap))
+            pool = labels[elig[labels]]
+            if len(pool) >= need:
+                return pool
+            if fetch >= cap:
+                return None
+            fetch *= 4
 
     # ------------------------------------------------------------ helpers
     @property
@@ -292,7 +359,11 @@ class Recommender:
     def _recommend_model(self, user_id, items, w, from_history, elig, k):
         batch = self._batch(user_id, items, w, from_history, elig)
         fusion = self._session is not None
-        out = build_features(self.ctx, batch, with_features=fusion)
+        pool = None
+        if self.model == "mf" or (fusion and self.ctx.ease is None):
+            need = max(k, self.ctx.n_candidates) if fusion else k
+            pool = self._ann_pool(batch.user_vectors[0], elig, need)
+        out = build_features(self.ctx, batch, with_features=fusion, pool=pool)
         if self.model in ("ease", "mf", "blend"):
             return self._top(out[self.model][0].astype(np.float64), k)
         cands = out["candidates"][0]

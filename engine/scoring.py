@@ -78,6 +78,14 @@ class ScoringContext:
     def n_items(self) -> int:
         return int(self.item_factors.shape[0])
 
+    def moments(self, which: int = 1) -> tuple[np.ndarray, np.ndarray]:
+        """(QᵀQ, ΣQ_i) in float64 for MF model 1 or 2 (cached; used with a candidate pool)."""
+        cache = self.__dict__.setdefault("_moments", {})
+        if which not in cache:
+            q = (self.item_factors if which == 1 else self.item_factors2).astype(np.float64)
+            cache[which] = (q.T @ q, q.sum(axis=0))
+        return cache[which]
+
     @property
     def n_features(self) -> int:
         f = self.item_factors.shape[1]
@@ -147,49 +155,121 @@ def _rank_feature(scores: np.ndarray, c: int) -> np.ndarray:
     return (np.log1p(ranks) / np.log1p(max(c, 1))).astype(np.float32)
 
 
+def _pool_zscore(
+    x: np.ndarray,
+    factors: np.ndarray,
+    gram: np.ndarray,
+    col_sum: np.ndarray,
+    u: np.ndarray,
+    elig: np.ndarray,
+) -> np.ndarray:
+    """z-score of pool scores ``x`` (1, m) = u·Q[pool] with the mean/std of u·Q_i over *all*
+    eligible items, without scoring the whole catalogue: Σx and Σx² over the catalogue are
+    u·ΣQ_i and uᵀ(QᵀQ)u; the smaller of the eligible / ineligible sides is scored exactly."""
+    u64 = u.astype(np.float64)
+    n_el = int(elig.sum())
+    if n_el == 0:
+        return np.zeros_like(x, dtype=np.float32)
+    if 2 * n_el >= len(elig):
+        off = (factors[~elig] @ u).astype(np.float64)
+        s1 = float(col_sum @ u64) - off.sum()
+        s2 = float(u64 @ gram @ u64) - (off * off).sum()
+    else:
+        on = (factors[elig] @ u).astype(np.float64)
+        s1, s2 = on.sum(), (on * on).sum()
+    mean = s1 / n_el
+    var = max(s2 / n_el - mean * mean, 0.0)
+    return ((x - mean) / np.sqrt(var + 1e-12)).astype(np.float32)
+
+
 def build_features(
-    ctx: ScoringContext, batch: UserBatch, with_features: bool = True
+    ctx: ScoringContext,
+    batch: UserBatch,
+    with_features: bool = True,
+    pool: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """Candidates and fusion features for a batch of users.
+
+    ``pool`` (serving, one user, no EASE matrix): eligible item ids fetched by the ANN index;
+    candidates are then taken from the pool only, scored exactly, and every per-user statistic
+    (z-scores) is still computed over all eligible items, so the features equal the exact
+    path's whenever the pool holds the exact candidates.
 
     Returns a dict with
         candidates: (n, C) int64 item ids, -1 where fewer than C items are eligible;
         cand_score: (n, C) float32 candidate score (z_ease + z_mf), -inf on padding;
-        ease, mf, blend: (n, n_items) float32 full score rows (-inf where not eligible);
+        ease, mf, blend: (n, n_items) float32 full score rows (-inf where not eligible; with
+            ``pool``, -inf outside the pool too, and without features "blend" is the raw MF);
         features: (n, C, D) float32 (only if ``with_features``).
     """
     n = batch.history.shape[0]
     elig = batch.eligible
-    ease, mf = cf_scores(ctx, batch)
-    z_e = _zscore(ease, elig) if ctx.ease is not None else np.zeros_like(ease)
-    z_m = _zscore(mf, elig)
-    blend = np.where(elig, z_e + z_m, -np.inf).astype(np.float32)
+    if pool is None:
+        cols = None
+        ease, mf = cf_scores(ctx, batch)
+        z_e = _zscore(ease, elig) if ctx.ease is not None else np.zeros_like(ease)
+        z_m = _zscore(mf, elig)
+        el = elig
+    else:
+        if n != 1 or ctx.ease is not None:
+            raise ValueError("a candidate pool needs one user and no EASE matrix")
+        cols = np.asarray(pool, np.int64)
+        u = batch.user_vectors[0]
+        mf = (ctx.item_factors[cols] @ u)[None, :].astype(np.float32)
+        ease = np.zeros_like(mf)
+        z_e = ease
+        # without features only the order matters: rank by the raw MF score (same order)
+        z_m = (
+            _pool_zscore(mf, ctx.item_factors, *ctx.moments(1), u, elig[0]) if with_features else mf
+        )
+        el = elig[:, cols]
+    m_cols = ctx.n_items if cols is None else len(cols)
+    blend = np.where(el, z_e + z_m, -np.inf).astype(np.float32)
     c = min(ctx.n_candidates, ctx.n_items)
-    part = np.argpartition(-blend, c - 1, axis=1)[:, :c] if c < ctx.n_items else None
-    if part is None:
-        part = np.tile(np.arange(ctx.n_items), (n, 1))
+    if c < m_cols:
+        part = np.argpartition(-blend, c - 1, axis=1)[:, :c]
+    else:
+        part = np.tile(np.arange(m_cols), (n, 1))
     ps = np.take_along_axis(blend, part, axis=1)
     order = np.argsort(-ps, axis=1, kind="stable")
-    cands = np.take_along_axis(part, order, axis=1).astype(np.int64)
+    local = np.take_along_axis(part, order, axis=1).astype(np.int64)
+    cands = local if cols is None else cols[local]
     cscore = np.take_along_axis(ps, order, axis=1)
+    if cscore.shape[1] < c:  # pool smaller than C: pad
+        pad = c - cscore.shape[1]
+        cands = np.pad(cands, ((0, 0), (0, pad)), constant_values=-1)
+        local = np.pad(local, ((0, 0), (0, pad)))
+        cscore = np.pad(cscore, ((0, 0), (0, pad)), constant_values=-np.inf)
     valid = np.isfinite(cscore)
     cands[~valid] = -1
+
+    def full(row: np.ndarray) -> np.ndarray:
+        if cols is None:
+            return np.where(elig, row, -np.inf).astype(np.float32)
+        out_row = np.full((1, ctx.n_items), -np.inf, np.float32)
+        out_row[0, cols] = np.where(el[0], row[0], -np.inf)
+        return out_row
+
     out = {
         "candidates": cands,
         "cand_score": cscore.astype(np.float32),
-        "ease": np.where(elig, ease, -np.inf).astype(np.float32),
-        "mf": np.where(elig, mf, -np.inf).astype(np.float32),
-        "blend": blend,
+        "ease": full(ease),
+        "mf": full(mf),
+        "blend": blend if cols is None else full(blend),
     }
     if not with_features:
         return out
+    safe_local = np.where(valid, local, 0)
     safe = np.where(valid, cands, 0)
 
-    def g(m: np.ndarray) -> np.ndarray:
+    def g(m: np.ndarray) -> np.ndarray:  # a row over the catalogue at the candidates
         return m[:, safe[0]] if n == 1 else np.take_along_axis(m, safe, axis=1)
 
-    ce, cm = g(ease), g(mf)
-    cze, czm = g(z_e), g(z_m)
+    def gl(m: np.ndarray) -> np.ndarray:  # a row over the scored columns at the candidates
+        return m[:, safe_local[0]] if n == 1 else np.take_along_axis(m, safe_local, axis=1)
+
+    ce, cm = gl(ease), gl(mf)
+    cze, czm = gl(z_e), gl(z_m)
     neg = np.float32(-1e9)
     r_e = _rank_feature(np.where(valid, ce, neg), c)
     r_m = _rank_feature(np.where(valid, cm, neg), c)
@@ -220,11 +300,14 @@ def build_features(
     ).astype(np.float32)
     blocks = [base]
     if ctx.item_factors2 is not None:
-        mf2 = (batch.user_vectors2 @ ctx.item_factors2.T).astype(np.float32)
-        cm2 = g(mf2)
-        blocks.append(
-            np.stack([g(_zscore(mf2, elig)), _rank_feature(np.where(valid, cm2, neg), c)], axis=-1)
-        )
+        if cols is None:
+            mf2 = (batch.user_vectors2 @ ctx.item_factors2.T).astype(np.float32)
+            cm2, z2 = g(mf2), g(_zscore(mf2, elig))
+        else:
+            u2 = batch.user_vectors2[0]
+            cm2 = (ctx.item_factors2[safe[0]] @ u2)[None, :].astype(np.float32)
+            z2 = _pool_zscore(cm2, ctx.item_factors2, *ctx.moments(2), u2, elig[0])
+        blocks.append(np.stack([z2, _rank_feature(np.where(valid, cm2, neg), c)], axis=-1))
     if ctx.feature_set in ("side", "full"):
         du = batch.user_features.shape[1]
         blocks += [np.broadcast_to(batch.user_features[:, None, :], (n, c, du)), itf[safe]]
