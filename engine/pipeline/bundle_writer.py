@@ -1,0 +1,115 @@
+"""The trained bundle: arrays, feature names and the manifest, written atomically."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict
+
+import numpy as np
+
+from engine.bundle import write_bundle
+from engine.pipeline.clock import _Clock
+from engine.pipeline.config import ENGINE_VERSION, K, TrainConfig
+from engine.pipeline.selection import Selection
+from engine.scoring import BASE_FEATURES, SECOND_MF_FEATURES
+
+
+def write_trained_bundle(
+    out_dir, data, cfg: TrainConfig, sel: Selection, clock: _Clock, *, full_mf, full_ease,
+    rotation, pop, w_all, ut, it, edges, item_f, user_f, item_names, user_names, split,
+    use_ease, ann_info, onnx_files,
+) -> dict:  # fmt: skip
+    """Assemble the arrays and the manifest and write the bundle; returns the manifest."""
+    metrics_val, gate_info, tuning = sel.metrics_val, sel.gate_info, sel.tuning
+    ease_lam, mf_hp, served, fusion_info = sel.ease_lam, sel.mf_hp, sel.served, sel.fusion_info
+    nf = full_mf.item_factors.shape[1] if cfg.fusion_features == "full" else 0
+    side = cfg.fusion_features in ("side", "full")
+    feature_names = (
+        BASE_FEATURES
+        + (SECOND_MF_FEATURES if full_mf.second is not None else [])
+        + ([f"user:{n}" for n in user_names] + [f"item:{n}" for n in item_names] if side else [])
+        + [f"{pre}{j}" for pre in ("P", "Q", "PQ") for j in range(nf)]
+    )
+    arrays = {
+        "user_ids": data.user_ids.astype(str),
+        "item_ids": data.item_ids.astype(str),
+        "user_factors": full_mf.user_factors.astype(np.float32),
+        "item_factors": full_mf.item_factors.astype(np.float32),
+        "popularity": pop.astype(np.float32),
+        "seen_indptr": w_all.indptr.astype(np.int64),
+        "seen_indices": w_all.indices.astype(np.int32),
+        "seen_weights": w_all.data.astype(np.float32),
+        "user_time": ut,
+        "item_time": it,
+        "time_edges": edges.astype(np.int64),
+        "item_features": item_f,
+        "user_features": user_f,
+    }
+    if full_ease is not None:
+        arrays["ease"] = full_ease
+    if full_mf.second is not None:
+        arrays["user_factors2"] = full_mf.second.user_factors.astype(np.float32)
+        arrays["item_factors2"] = full_mf.second.item_factors.astype(np.float32)
+    ts = data.timestamps
+    manifest = {
+        "engine_version": ENGINE_VERSION,
+        "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "stages": ["split", "ease", "mf", "fusion", "compression", "onnx", "gate", "refit"],
+        "served_model": served,
+        "hyperparameters": {
+            "ease_lambda": ease_lam if use_ease else None,
+            "mf": {**mf_hp, "kind": cfg.mf_kind, "iterations": cfg.mf_iterations},
+            "mf_second_factors": (
+                int(full_mf.second.item_factors.shape[1]) if full_mf.second is not None else None
+            ),
+            "n_candidates": cfg.n_candidates,
+            "fusion_features": cfg.fusion_features,
+            "time_bins": int(len(edges) + 1),
+            "fusion": fusion_info.get("hyperparameters"),
+        },
+        "config": _jsonable(asdict(cfg)),
+        "tuning": tuning,
+        "fusion": {k: v for k, v in fusion_info.items() if k not in ("val_metrics",)},
+        "features": {"names": feature_names, "item": item_names, "user": user_names},
+        "data": {
+            **data.counts(),
+            "timestamp_min": int(ts.min()),
+            "timestamp_max": int(ts.max()),
+            "validation_rows": int(len(split.val)) if split is not None else 0,
+            "gate_users": int(fusion_info.get("gate_users", 0)),
+        },
+        "metrics": {
+            "validation": {
+                **(
+                    {
+                        m: round(v, 6)
+                        for m, v in metrics_val[served].items()
+                        if m not in ("users", "resplits")
+                    }
+                    if served in metrics_val
+                    else {f"ndcg@{K}": None}
+                ),
+                "model": served,
+                "by_model": {
+                    k: {m: round(x, 6) for m, x in v.items()} for k, v in metrics_val.items()
+                },
+            }
+        },
+        "gate": gate_info,
+        "ann": ann_info,
+        "timings_s": clock.stages,
+    }
+    if rotation is not None:
+        manifest["hyperparameters"]["mf"]["procrustes_aligned"] = True
+    if ann_info["index"]:
+        manifest["stages"].append("ann")
+    manifest = write_bundle(out_dir, arrays, manifest, files=onnx_files)
+    return manifest
+
+
+def _jsonable(x):
+    if isinstance(x, dict):
+        return {k: _jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_jsonable(v) for v in x]
+    return x

@@ -1,0 +1,55 @@
+"""Scoring contexts, user batches and labelled candidate lists for the fusion stage."""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+from engine.cf import popularity
+from engine.mf import MFModel
+from engine.pipeline.splits import time_histograms
+from engine.scoring import ScoringContext, UserBatch, build_features
+
+
+def _context(inner, mf, ease, item_f, user_f, edges, cfg) -> tuple[ScoringContext, np.ndarray]:
+    ut, it = time_histograms(inner, edges)
+    ctx = ScoringContext(
+        item_factors=mf.item_factors,
+        ease=ease,
+        item_factors2=mf.second.item_factors if mf.second is not None else None,
+        pop_log=np.log1p(popularity(inner.csr(binary=True))),
+        item_time=it,
+        item_features=item_f,
+        n_candidates=cfg.n_candidates,
+        user_dim=user_f.shape[1],
+        feature_set=cfg.fusion_features,
+    )
+    return ctx, ut
+
+
+def _labelled(ctx, split, users, mf, ut, user_f):
+    """(features (n, C, D), candidates (n, C), labels (n, C)) for ``users`` of a split."""
+    fb = build_features(ctx, _batch(users, split.x_inner, mf, ut, user_f))
+    cands = fb["candidates"]
+    labels = np.asarray(split.truth[users[:, None], np.maximum(cands, 0)].todense())
+    labels = labels.astype(np.float32)
+    labels[cands < 0] = 0.0
+    return fb["features"], cands, labels
+
+
+def _batch(
+    users: np.ndarray,
+    x_bin: sp.csr_matrix,
+    mf: MFModel,
+    user_time: np.ndarray,
+    user_feats: np.ndarray,
+) -> UserBatch:
+    hist = x_bin[users].toarray().astype(np.float32)
+    return UserBatch(
+        history=hist,
+        user_vectors=mf.user_factors[users],
+        user_vectors2=mf.second.user_factors[users] if mf.second is not None else None,
+        time_hist=user_time[users],
+        user_features=user_feats[users],
+        eligible=hist == 0,
+    )

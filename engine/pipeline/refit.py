@@ -1,0 +1,65 @@
+"""Refit EASE and MF on all interactions with the chosen hyperparameters, and build the ANN
+index over the refit MF item factors for large catalogues."""
+
+from __future__ import annotations
+
+import os
+import time
+
+from engine.ann import ANN_FILE, build_index
+from engine.cf import ease_fit
+from engine.mf import MFModel, procrustes_align
+from engine.pipeline.clock import _Clock
+from engine.pipeline.config import TrainConfig
+from engine.pipeline.selection import Selection
+from engine.pipeline.splits import time_histograms
+from engine.pipeline.tuning import _fit_mf, _fit_mf_pair, _rotated
+
+
+def refit_all(data, x_all, w_all, sel: Selection, cfg: TrainConfig, use_ease: bool, edges):
+    """(MF on all data rotated onto the inner model's axes, Procrustes rotation or None,
+    EASE on all data or None, user_time, item_time)."""
+    full_mf = (
+        _fit_mf_pair(w_all, sel.mf_hp, cfg)
+        if sel.fusion_info.get("trained")
+        else _fit_mf(w_all, sel.mf_hp, cfg)
+    )
+    rotation = None
+    if sel.inner_mf is not None and sel.inner_mf.item_factors.shape == full_mf.item_factors.shape:
+        rotation = procrustes_align(full_mf.item_factors, sel.inner_mf.item_factors)
+        full_mf = _rotated(full_mf, rotation)
+    full_ease = ease_fit(x_all, sel.ease_lam) if use_ease else None
+    ut, it = time_histograms(data, edges)
+    return full_mf, rotation, full_ease, ut, it
+
+
+def build_ann_file(
+    full_mf: MFModel,
+    n_items: int,
+    cfg: TrainConfig,
+    clock: _Clock,
+    tmpdir: str,
+    onnx_files: dict[str, str],
+) -> dict:
+    """Above ``cfg.ann_threshold`` items, the hnswlib index saved to ``tmpdir`` and listed in
+    ``onnx_files`` (the bundle's extra files); returns ``manifest["ann"]``."""
+    ann_info = {"threshold": int(cfg.ann_threshold), "index": None}
+    if n_items > cfg.ann_threshold:
+        clock.report("ann", 0.0)
+        t_ann = time.time()
+        ann = build_index(
+            full_mf.item_factors,
+            m=cfg.ann_m,
+            ef_construction=cfg.ann_ef_construction,
+            ef_search=cfg.ann_ef_search,
+            seed=cfg.seed,
+            num_threads=cfg.num_threads,
+        )
+        ann_path = os.path.join(tmpdir, ANN_FILE)
+        ann.index.save_index(ann_path)
+        onnx_files[ANN_FILE] = ann_path
+        ann_info.update(index=ANN_FILE, library="hnswlib", space="ip", M=cfg.ann_m,
+                        ef_construction=cfg.ann_ef_construction, ef_search=cfg.ann_ef_search,
+                        build_s=round(time.time() - t_ann, 3))  # fmt: skip
+        clock.done("ann")
+    return ann_info

@@ -1,0 +1,105 @@
+"""EASE λ and MF hyperparameters tuned inner split → validation; MF fitting helpers."""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+from engine.cf import ease_fit
+from engine.metrics import ranking_metrics, topk_from_scores
+from engine.mf import MFModel, confidence, fit_mf
+from engine.pipeline.clock import _Clock
+from engine.pipeline.config import K, TrainConfig
+from engine.pipeline.splits import _Split
+
+
+def _ndcg_full(scores: np.ndarray, truth: sp.csr_matrix, users: np.ndarray) -> float:
+    return ranking_metrics(topk_from_scores(scores, K), truth, users, K)[f"ndcg@{K}"]
+
+
+def _masked(scores: np.ndarray, seen: sp.csr_matrix) -> np.ndarray:
+    s = np.array(scores, dtype=np.float32, copy=True)
+    r, c = seen.nonzero()
+    s[r, c] = -np.inf
+    return s
+
+
+def _tune_ease(s: _Split, cfg: TrainConfig, clock: _Clock) -> tuple[float, np.ndarray, dict]:
+    """Best λ on validation, its inner-split EASE matrix, and every trial's nDCG@10."""
+    results = {}
+    best = (-1.0, cfg.ease_lambdas[0], None)
+    hist = s.x_inner[s.val_users]
+    for j, lam in enumerate(cfg.ease_lambdas):
+        if j > 0 and clock.time_spent_frac() > 0.2:
+            break
+        b = ease_fit(s.x_inner, lam)
+        nd = _ndcg_full(_masked(hist @ b, hist), s.truth, s.val_users)
+        results[str(lam)] = round(nd, 5)
+        if nd > best[0]:
+            best = (nd, lam, b)
+        clock.report("tune:ease", (j + 1) / len(cfg.ease_lambdas))
+    return best[1], best[2], results
+
+
+def _mf_grid(cfg: TrainConfig) -> list[dict]:
+    rng = np.random.default_rng(cfg.seed)
+    grid = [
+        {"factors": f, "regularization": r, "alpha": a, "transform": t}
+        for f in cfg.mf_factors
+        for r in cfg.mf_regularization
+        for a in cfg.mf_alpha
+        for t in cfg.mf_transform
+    ]
+    rng.shuffle(grid)
+    # always try the first value of every grid first (a sensible default)
+    default = {"factors": cfg.mf_factors[0], "regularization": cfg.mf_regularization[0],
+               "alpha": cfg.mf_alpha[0], "transform": cfg.mf_transform[0]}  # fmt: skip
+    return [default] + [g for g in grid if g != default]
+
+
+def _second_factors(hp: dict) -> int:
+    return 128 if hp["factors"] < 128 else 32
+
+
+def _fit_mf_pair(w: sp.csr_matrix, hp: dict, cfg: TrainConfig) -> MFModel:
+    """The chosen MF plus (``cfg.fusion_second_mf``) a second one with another factor count,
+    whose scores are an extra fusion input (an ensemble of MF views)."""
+    m = _fit_mf(w, hp, cfg)
+    if cfg.fusion_second_mf:
+        m.second = _fit_mf(w, {**hp, "factors": _second_factors(hp)}, cfg)
+    return m
+
+
+def _rotated(m: MFModel, rot: np.ndarray) -> MFModel:
+    return MFModel(m.user_factors @ rot, m.item_factors @ rot, m.kind, m.regularization, m.second)
+
+
+def _fit_mf(w: sp.csr_matrix, hp: dict, cfg: TrainConfig) -> MFModel:
+    conf = confidence(w, hp["alpha"], hp["transform"])
+    return fit_mf(
+        conf,
+        factors=hp["factors"],
+        regularization=hp["regularization"],
+        iterations=cfg.mf_iterations,
+        kind=cfg.mf_kind,
+        seed=cfg.seed,
+        num_threads=cfg.num_threads,
+    )
+
+
+def _tune_mf(s: _Split, cfg: TrainConfig, clock: _Clock) -> tuple[dict, float, list]:
+    trials = []
+    best = (-1.0, None)
+    hist = s.x_inner[s.val_users]
+    grid = _mf_grid(cfg)[: cfg.mf_max_trials]
+    for j, hp in enumerate(grid):
+        if j > 0 and clock.time_spent_frac() > 0.3:
+            break
+        m = _fit_mf(s.w_inner, hp, cfg)
+        sc = m.user_factors[s.val_users] @ m.item_factors.T
+        nd = _ndcg_full(_masked(sc, hist), s.truth, s.val_users)
+        trials.append({**hp, "ndcg@10": round(nd, 5)})
+        if nd > best[0]:
+            best = (nd, hp)
+        clock.report("tune:mf", (j + 1) / len(grid))
+    return best[1], best[0], trials
