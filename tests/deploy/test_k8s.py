@@ -2,14 +2,11 @@
 
 from pathlib import Path
 
+import kubernetes_validate  # a dev dependency: pip install -e ".[dev]"
 import pytest
 import yaml
 
 from m6rec.ops.queues import QUEUES
-
-kubernetes_validate = pytest.importorskip(
-    "kubernetes_validate", reason="kubernetes-validate is a dev dependency (pip install -e .[dev])"
-)
 
 K8S = Path(__file__).resolve().parents[2] / "deploy" / "k8s"
 VERSIONS = ("1.29.0", "1.33.0", kubernetes_validate.latest_version())

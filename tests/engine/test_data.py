@@ -1,3 +1,5 @@
+import os
+
 import numpy as np
 import pytest
 
@@ -82,9 +84,13 @@ def test_stratified_split_is_per_item_with_round_half_even():
 ML100K = default_datasets_dir() / "ml-100k" / "u.data"
 
 
-@pytest.mark.skipif(not ML100K.is_file(), reason=f"dataset not present at {ML100K} (license: "
-                    "never copied into the repo); set M6REC_DATASETS")  # fmt: skip
 def test_ml100k_split_and_reference_numbers_from_design_md():
+    if not ML100K.is_file():
+        # ml-100k is never copied into the repo (license); CI reads it from ../shared/datasets
+        message = f"dataset not present at {ML100K}; set M6REC_DATASETS"
+        if os.environ.get("M6REC_REQUIRE_SERVICES") == "1":
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
     d = load_interactions(ML100K)
     train, test = train_test_split(d)
     assert (len(train), len(test)) == (75066, 24934)
