@@ -25,21 +25,15 @@ import json
 import os
 import platform as stdlib_platform
 import secrets
-import shutil
-import signal
-import socket
 import statistics
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 import urllib.parse
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-PLATFORM = REPO / "platform"
-DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/m6rec_bench"
+from harness import DEFAULT_DB, PLATFORM, REPO, Server, ensure_database
+
 TARGET = 20_000
 
 
@@ -64,26 +58,6 @@ def bench_env() -> dict[str, str]:
     return env
 
 
-def ensure_database(url: str) -> None:
-    import psycopg2
-
-    parts = urllib.parse.urlsplit(url)
-    name = parts.path.lstrip("/")
-    conn = psycopg2.connect(
-        host=parts.hostname or "127.0.0.1",
-        port=parts.port or 5432,
-        user=parts.username or "postgres",
-        password=parts.password or None,
-        dbname="postgres",
-    )
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
-        if cur.fetchone() is None:
-            cur.execute(f'CREATE DATABASE "{name}"')
-    conn.close()
-
-
 def setup_tenant(env: dict[str, str], slug: str) -> str:
     """Migrate the bench database, create a fresh tenant; returns an all-scopes API key."""
     os.environ.update(env)
@@ -100,60 +74,6 @@ def setup_tenant(env: dict[str, str], slug: str) -> str:
 
     tenant = tenant_create(slug=slug, name=slug, domain="ecommerce")
     return api_key_create(tenant=tenant, name="bench")[1]
-
-
-class Server:
-    """gunicorn (deploy/gunicorn.conf.py) with the given workers on a free loopback port."""
-
-    def __init__(self, env: dict[str, str], *, workers: int, threads: int) -> None:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-        self.metrics_dir = tempfile.mkdtemp(prefix="m6rec-bench-ingest-")
-        self.env = dict(env)
-        self.env.update(
-            {
-                "GUNICORN_BIND": f"127.0.0.1:{self.port}",
-                "WEB_CONCURRENCY": str(workers),
-                "GUNICORN_THREADS": str(threads),
-                "GUNICORN_MAX_REQUESTS": "0",
-                "GUNICORN_TIMEOUT": "120",
-                "PROMETHEUS_MULTIPROC_DIR": self.metrics_dir,
-            }
-        )
-        self.proc: subprocess.Popen | None = None
-
-    def __enter__(self) -> Server:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", str(REPO / "deploy" / "gunicorn.conf.py"),
-             "m6rec.wsgi"],
-            cwd=REPO,
-            env=self.env,
-            start_new_session=True,
-        )  # fmt: skip
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise SystemExit(f"gunicorn exited with {self.proc.returncode}")
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
-                conn.request("GET", "/api/schema/")
-                if conn.getresponse().status == 200:
-                    return self
-            except OSError:
-                pass
-            time.sleep(0.3)
-        self.__exit__()
-        raise SystemExit("gunicorn did not answer within 60 s")
-
-    def __exit__(self, *exc) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-        shutil.rmtree(self.metrics_dir, ignore_errors=True)
 
 
 def build_batches(scenario: str, batch_size: int, rows: int) -> tuple[list[bytes], list[bytes]]:
@@ -322,7 +242,9 @@ def main(argv: list[str] | None = None) -> int:
     slug = f"bench-ingest-{int(time.time())}"
     token = setup_tenant(env, slug)
     results = []
-    with Server(env, workers=args.workers, threads=args.threads) as server:
+    with Server(
+        env, workers=args.workers, threads=args.threads, ready_path="/api/schema/"
+    ) as server:
         client = Client(server.port, token)
         for scenario in args.scenarios.split(","):
             for batch_size in map(int, args.batch_sizes.split(",")):

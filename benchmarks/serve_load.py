@@ -38,10 +38,9 @@ import time
 import urllib.parse
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-PLATFORM = REPO / "platform"
+from harness import DEFAULT_DB, PLATFORM, REPO, Server, ensure_database
+
 SAMPLE = PLATFORM / "m6rec" / "catalog" / "sample_data" / "ml-latest-small"
-DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/m6rec_bench"
 
 
 # ---------------------------------------------------------------------- environment
@@ -77,26 +76,6 @@ def apply_env(env: dict[str, str]) -> None:
     for p in (str(REPO), str(PLATFORM)):
         if p not in sys.path:
             sys.path.insert(0, p)
-
-
-def ensure_database(url: str) -> None:
-    import psycopg2
-
-    parts = urllib.parse.urlsplit(url)
-    name = parts.path.lstrip("/")
-    conn = psycopg2.connect(
-        host=parts.hostname or "127.0.0.1",
-        port=parts.port or 5432,
-        user=parts.username or "postgres",
-        password=parts.password or None,
-        dbname="postgres",
-    )
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
-        if cur.fetchone() is None:
-            cur.execute(f'CREATE DATABASE "{name}"')
-    conn.close()
 
 
 def django_setup(env: dict[str, str]) -> None:
@@ -182,69 +161,6 @@ def bench_key(tenant) -> str:
 
 
 # ---------------------------------------------------------------------- gunicorn
-class Server:
-    """gunicorn with deploy/gunicorn.conf.py (gthread) on a free loopback port."""
-
-    def __init__(self, env: dict[str, str], *, workers: int, threads: int) -> None:
-        import socket
-
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-        self.metrics_dir = tempfile.mkdtemp(prefix="m6rec-bench-prom-")
-        self.env = dict(env)
-        self.env.update(
-            {
-                "GUNICORN_BIND": f"127.0.0.1:{self.port}",
-                "WEB_CONCURRENCY": str(workers),
-                "GUNICORN_THREADS": str(threads),
-                # no worker recycling mid-measurement (each restart reloads the model)
-                "GUNICORN_MAX_REQUESTS": "0",
-                "PROMETHEUS_MULTIPROC_DIR": self.metrics_dir,
-            }
-        )
-        self.workers, self.threads = workers, threads
-        self.proc: subprocess.Popen | None = None
-
-    def __enter__(self) -> Server:
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "-c",
-                str(REPO / "deploy" / "gunicorn.conf.py"),
-                "m6rec.wsgi",
-            ],
-            cwd=REPO,
-            env=self.env,
-            start_new_session=True,
-        )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise SystemExit(f"gunicorn exited with {self.proc.returncode}")
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
-                conn.request("GET", "/healthz")
-                if conn.getresponse().status == 200:
-                    return self
-            except OSError:
-                pass
-            time.sleep(0.3)
-        self.__exit__()
-        raise SystemExit("gunicorn did not become healthy within 60 s")
-
-    def __exit__(self, *exc) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-        shutil.rmtree(self.metrics_dir, ignore_errors=True)
-
-
 def warm_up(port: int, paths: list[str], headers: dict[str, str], *, workers: int) -> None:
     """New connections spread over the workers until every one has loaded the model."""
     deadline = time.monotonic() + 180
