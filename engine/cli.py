@@ -1,6 +1,7 @@
 """Command line: ``python -m engine {train,recommend,bench}``.
 
 python -m engine train --interactions FILE --out DIR [--items FILE] [--time-budget SECONDS]
+                       [--feedback implicit|explicit]
 python -m engine recommend --bundle DIR --users FILE --k 10
 python -m engine bench --data DIR [--json OUT]
 """
@@ -60,6 +61,7 @@ def cmd_train(args) -> int:
         if args.time_budget <= 0:
             raise ValueError("--time-budget must be a positive number of seconds")
         cfg.time_budget_s = float(args.time_budget)
+    cfg.feedback = args.feedback
     print(
         f"loaded {len(data)} interactions: {data.n_users} users x {data.n_items} items",
         file=sys.stderr,
@@ -141,6 +143,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--out", required=True, help="bundle directory to write")
     t.add_argument("--items", help="item features: MovieLens u.item or movies.csv")
     t.add_argument("--time-budget", type=float, default=None, help="seconds (default 90)")
+    t.add_argument("--feedback", choices=("implicit", "explicit"), default="implicit",
+                   help="fusion loss: listwise ranking for implicit data (default), or MSE "
+                   "on the raw values (e.g. 1-5 stars) for explicit ratings")  # fmt: skip
     t.set_defaults(func=cmd_train)
     r = sub.add_parser("recommend", help="top-K for users from a bundle (JSON lines)")
     r.add_argument("--bundle", required=True)

@@ -58,9 +58,12 @@ class InteractionData:
         items: (n,) int32 internal item index per row.
         weights: (n,) float32 confidence (> 0), e.g. a rating or an event-type weight.
         timestamps: (n,) int64 seconds since the epoch (0 when unknown).
+        values: optional (n,) float32 raw interaction values (e.g. 1-5 star ratings), kept
+            next to the confidence ``weights`` for the explicit-ratings fusion mode
+            (``TrainConfig.feedback="explicit"``); None when not given.
 
     Duplicate (user, item) rows are merged at construction (weights summed, latest timestamp,
-    first-occurrence order kept), so each pair appears once.
+    largest raw value, first-occurrence order kept), so each pair appears once.
     """
 
     user_ids: np.ndarray
@@ -69,10 +72,17 @@ class InteractionData:
     items: np.ndarray
     weights: np.ndarray
     timestamps: np.ndarray
+    values: np.ndarray | None = None
 
     @classmethod
-    def from_arrays(cls, user_ids, item_ids, weights=None, timestamps=None) -> InteractionData:
-        """Build from per-row external ids (any scalar type; converted to ``str``)."""
+    def from_arrays(
+        cls, user_ids, item_ids, weights=None, timestamps=None, values=None
+    ) -> InteractionData:
+        """Build from per-row external ids (any scalar type; converted to ``str``).
+
+        ``values`` (optional) are the raw interaction values (e.g. ratings) kept alongside
+        the confidence ``weights``; they may be any finite number.
+        """
         u = _as_str_array(user_ids)
         i = _as_str_array(item_ids)
         if u.ndim != 1 or u.shape != i.shape:
@@ -90,8 +100,11 @@ class InteractionData:
             if timestamps is None
             else np.asarray(timestamps, dtype=np.float64).reshape(-1).astype(np.int64)
         )
-        if w.shape[0] != n or t.shape[0] != n:
-            raise DataError("weights and timestamps must have one value per interaction")
+        v = None if values is None else np.asarray(values, dtype=np.float32).reshape(-1)
+        if w.shape[0] != n or t.shape[0] != n or (v is not None and v.shape[0] != n):
+            raise DataError("weights, timestamps and values must have one value per interaction")
+        if v is not None and not np.all(np.isfinite(v)):
+            raise DataError("values must be finite numbers (e.g. ratings)")
         if not np.all(np.isfinite(w)) or np.any(w <= 0):
             raise DataError(
                 "weights must be finite and > 0 (they are confidences); drop or remap "
@@ -111,6 +124,10 @@ class InteractionData:
             order = np.argsort(first, kind="stable")
             users, items = users[first[order]], items[first[order]]
             w, t = wsum[order], tmax[order]
+            if v is not None:
+                vmax = np.full(len(uniq), -np.inf, dtype=np.float32)
+                np.maximum.at(vmax, inverse, v)
+                v = vmax[order]
         return cls(
             user_ids=user_vocab.astype(str),
             item_ids=item_vocab.astype(str),
@@ -118,6 +135,7 @@ class InteractionData:
             items=items,
             weights=w.astype(np.float32),
             timestamps=t.astype(np.int64),
+            values=None if v is None else v.astype(np.float32),
         )
 
     # ------------------------------------------------------------------ basics
@@ -141,11 +159,22 @@ class InteractionData:
             self.items[mask],
             self.weights[mask],
             self.timestamps[mask],
+            None if self.values is None else self.values[mask],
         )
 
     def csr(self, *, binary: bool = False) -> sp.csr_matrix:
         """(n_users, n_items) float32 CSR of weights (or ones)."""
         vals = np.ones(len(self), dtype=np.float32) if binary else self.weights
+        m = sp.csr_matrix(
+            (vals, (self.users, self.items)), shape=(self.n_users, self.n_items), dtype=np.float32
+        )
+        m.sum_duplicates()
+        m.sort_indices()
+        return m
+
+    def value_csr(self) -> sp.csr_matrix:
+        """(n_users, n_items) float32 CSR of the raw ``values`` (``weights`` when absent)."""
+        vals = self.weights if self.values is None else self.values
         m = sp.csr_matrix(
             (vals, (self.users, self.items)), shape=(self.n_users, self.n_items), dtype=np.float32
         )
@@ -282,4 +311,7 @@ def load_interactions(path: str | Path) -> InteractionData:
             items = [i for i, k in zip(items, keep, strict=True) if k]
             values = values[keep]
             times = times[keep] if times is not None else None
-    return InteractionData.from_arrays(np.array(users), np.array(items), values, times)
+    # the file's value column is both the confidence weight and the raw value (e.g. a rating)
+    return InteractionData.from_arrays(
+        np.array(users), np.array(items), values, times, values=values
+    )

@@ -4,8 +4,11 @@ TensorFlow is imported lazily inside these functions: importing this module is c
 serving side (engine.recommender) never imports it.
 
 The scorer is a per-candidate MLP  f: R^D -> R  (standardisation baked in as its first layer).
-It is trained listwise: for each user, softmax over the C candidates, cross-entropy against the
-user's held-out items among them (multi-positive: targets normalised to sum to 1).
+It is trained listwise by default: for each user, softmax over the C candidates, cross-entropy
+against the user's held-out items among them (multi-positive: targets normalised to sum to 1).
+For explicit ratings (``loss="mse"``) it regresses each candidate's target instead — the
+user's rating for a held-out item, 0 for the candidates the user did not rate — with
+``keras.losses.MeanSquaredError`` over the valid candidates: L = 1/N Σ (y − ŷ)².
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 __all__ = [
+    "LOSSES",
     "FusionResult",
     "configure_tensorflow",
     "export_onnx",
@@ -29,6 +33,9 @@ __all__ = [
 ]
 
 _CONFIGURED = False
+
+# train_fusion(loss=...) -> the name recorded in the manifest
+LOSSES = {"listwise": "listwise softmax cross-entropy", "mse": "mse"}
 
 
 def configure_tensorflow(threads: int | None = None) -> None:
@@ -123,19 +130,26 @@ def train_fusion(
     deadline: float | None = None,
     min_epochs: int = 1,
     progress: Callable[[int, float], None] | None = None,
+    loss: str = "listwise",
 ) -> FusionResult:
-    """Listwise training with early stopping on ``evaluate`` (validation nDCG@10).
+    """Listwise (or MSE) training with early stopping on ``evaluate`` (validation nDCG@10).
 
     Args:
         feats: (n, C, D) training users' candidate features.
-        labels: (n, C) 1 where the candidate is a held-out item of the user.
+        labels: (n, C) 1 where the candidate is a held-out item of the user; with
+            ``loss="mse"`` the regression target (the user's rating, 0 when not rated).
         valid: (n, C) bool, False on padding.
         val_feats: (m, C, D) early-stopping users' features.
         evaluate: maps (m, C) scores to the metric (higher is better).
         scorer: continue training this model (fine-tune) instead of building a new one.
         deadline: ``time.time()`` after which training stops after the current epoch
             (but not before ``min_epochs`` epochs).
+        loss: "listwise" (softmax cross-entropy per user) or "mse" (explicit ratings:
+            ``keras.losses.MeanSquaredError`` over the valid candidates; the model is
+            compiled with it, so ``scorer.loss`` names it).
     """
+    if loss not in LOSSES:
+        raise ValueError(f"unknown fusion loss {loss!r}; expected one of {sorted(LOSSES)}")
     configure_tensorflow()
     import keras
     import tensorflow as tf
@@ -151,19 +165,28 @@ def train_fusion(
         scorer = build_scorer(d, hidden, dropout, mean, std, seed=seed)
     opt = keras.optimizers.Adam(learning_rate)
     x_all = tf.constant(feats)
-    y_all = tf.constant((labels / labels.sum(axis=1, keepdims=True)).astype(np.float32))
     m_all = tf.constant(valid)
+    if loss == "mse":
+        mse = keras.losses.MeanSquaredError()
+        scorer.compile(optimizer=opt, loss=mse)
+        y_all = tf.constant(labels.astype(np.float32))
+    else:
+        y_all = tf.constant((labels / labels.sum(axis=1, keepdims=True)).astype(np.float32))
 
     @tf.function(reduce_retracing=True)
     def step(x, y, m):
         with tf.GradientTape() as tape:
             b = tf.shape(x)[0]
             s = tf.reshape(scorer(tf.reshape(x, (-1, d)), training=True), (b, c))
-            s = tf.where(m, s, tf.fill(tf.shape(s), -1e9))
-            loss = -tf.reduce_mean(tf.reduce_sum(y * tf.nn.log_softmax(s, axis=1), axis=1))
-        grads = tape.gradient(loss, scorer.trainable_variables)
+            if loss == "mse":
+                # mean over the valid (non-padding) candidates of (y - ŷ)²
+                value = mse(tf.boolean_mask(y, m)[:, None], tf.boolean_mask(s, m)[:, None])
+            else:
+                s = tf.where(m, s, tf.fill(tf.shape(s), -1e9))
+                value = -tf.reduce_mean(tf.reduce_sum(y * tf.nn.log_softmax(s, axis=1), axis=1))
+        grads = tape.gradient(value, scorer.trainable_variables)
         opt.apply_gradients(zip(grads, scorer.trainable_variables, strict=True))
-        return loss
+        return value
 
     rng = np.random.default_rng(seed)
     best, best_w, best_ep, hist, bad = -1.0, scorer.get_weights(), 0, [], 0

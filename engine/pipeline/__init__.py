@@ -60,6 +60,8 @@ def train_bundle(
         ``manifest["metrics"]["validation"]["ndcg@10"]`` is the served model's gate metric.
     """
     cfg = config or TrainConfig()
+    if cfg.feedback not in ("implicit", "explicit"):
+        raise ValueError(f"feedback must be 'implicit' or 'explicit', not {cfg.feedback!r}")
     if len(data) < 2 or data.n_items < 2:
         raise DataError(
             f"too few interactions to train ({len(data)} rows, {data.n_items} items); need at "

@@ -64,6 +64,7 @@ def write_trained_bundle(
             ),
             "n_candidates": cfg.n_candidates,
             "fusion_features": cfg.fusion_features,
+            "feedback": cfg.feedback,
             "time_bins": int(len(edges) + 1),
             "fusion": fusion_info.get("hyperparameters"),
         },

@@ -23,6 +23,7 @@ def _train_and_compress(cfg, clock, fb, labels, gb, gate_metrics, tmpdir, onnx_f
     valid = fb["candidates"] >= 0
     feats, gfeats = fb["features"], gb["features"]
     d = feats.shape[2]
+    loss = "mse" if cfg.feedback == "explicit" else "listwise"
     res = fusion.train_fusion(
         feats,
         labels,
@@ -39,6 +40,7 @@ def _train_and_compress(cfg, clock, fb, labels, gb, gate_metrics, tmpdir, onnx_f
         deadline=clock.deadline(0.75),
         min_epochs=cfg.fusion_min_epochs,
         progress=lambda ep, sc: clock.report("fusion", ep / cfg.fusion_epochs),
+        loss=loss,
     )
     train_s = time.time() - t0
     clock.done("fusion")
@@ -59,6 +61,7 @@ def _train_and_compress(cfg, clock, fb, labels, gb, gate_metrics, tmpdir, onnx_f
         patience=cfg.finetune_epochs,
         scorer=pruned,
         seed=cfg.seed + 1,
+        loss=loss,
     )
     pruned_path = os.path.join(tmpdir, "fusion_pruned.onnx")
     fusion.export_onnx(ft.scorer, pruned_path, d)
@@ -80,6 +83,7 @@ def _train_and_compress(cfg, clock, fb, labels, gb, gate_metrics, tmpdir, onnx_f
     hidden_pruned = [int(ly.units) for ly in ft.scorer.layers if ly.name.startswith("hidden")]
     return {
         "trained": True,
+        "loss": fusion.LOSSES[loss],
         "served_file": "fusion_int8" if int8_ok else "fusion_float",
         "int8_within_tolerance": bool(int8_ok),
         "hyperparameters": {
@@ -88,7 +92,7 @@ def _train_and_compress(cfg, clock, fb, labels, gb, gate_metrics, tmpdir, onnx_f
             "dropout": cfg.fusion_dropout,
             "learning_rate": cfg.fusion_learning_rate,
             "epochs_best": res.epochs,
-            "loss": "listwise softmax cross-entropy",
+            "loss": fusion.LOSSES[loss],
             "n_features": int(d),
         },
         "train_seconds": round(train_s, 2),

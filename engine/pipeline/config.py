@@ -30,6 +30,10 @@ class TrainConfig:
     mf_max_trials: int = 8
     # fusion
     use_fusion: bool = True
+    # "implicit": listwise softmax loss over each user's candidates (held-out items = 1);
+    # "explicit": MSE on the same candidate lists, target = the user's raw rating of a held-out
+    # item (InteractionData.values, else weights) and 0 for candidates the user did not rate
+    feedback: str = "implicit"
     n_candidates: int = 100
     fusion_hidden: tuple[int, ...] = (128, 64)
     fusion_dropout: float = 0.1

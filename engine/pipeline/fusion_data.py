@@ -27,11 +27,16 @@ def _context(inner, mf, ease, item_f, user_f, edges, cfg) -> tuple[ScoringContex
     return ctx, ut
 
 
-def _labelled(ctx, split, users, mf, ut, user_f):
-    """(features (n, C, D), candidates (n, C), labels (n, C)) for ``users`` of a split."""
+def _labelled(ctx, split, users, mf, ut, user_f, feedback="implicit"):
+    """(features (n, C, D), candidates (n, C), labels (n, C)) for ``users`` of a split.
+
+    Labels are 1 for the user's held-out items (``feedback="implicit"``), or the user's raw
+    value (rating) for them (``"explicit"``); 0 for the other candidates and padding.
+    """
     fb = build_features(ctx, _batch(users, split.x_inner, mf, ut, user_f))
     cands = fb["candidates"]
-    labels = np.asarray(split.truth[users[:, None], np.maximum(cands, 0)].todense())
+    truth = split.val.value_csr() if feedback == "explicit" else split.truth
+    labels = np.asarray(truth[users[:, None], np.maximum(cands, 0)].todense())
     labels = labels.astype(np.float32)
     labels[cands < 0] = 0.0
     return fb["features"], cands, labels

@@ -80,7 +80,7 @@ def select_models(
         enough = len(fit_users) >= cfg.fusion_min_users and cfg.use_fusion
         if enough:
             clock.report("fusion:features", 0.0)
-            parts = [_labelled(ctx_in, split, fit_users, inner_mf, ut_in, user_f)]
+            parts = [_labelled(ctx_in, split, fit_users, inner_mf, ut_in, user_f, cfg.feedback)]
             for j in range(1, cfg.fusion_folds):
                 if clock.time_spent_frac() > 0.4:
                     break
@@ -92,7 +92,7 @@ def select_models(
                 ease_j = ease_fit(sj.x_inner, ease_lam) if use_ease else None
                 ctx_j, ut_j = _context(sj.inner, mf_j, ease_j, item_f, user_f, edges, cfg)
                 fit_j = np.intersect1d(fit_users, sj.val_users)
-                parts.append(_labelled(ctx_j, sj, fit_j, mf_j, ut_j, user_f))
+                parts.append(_labelled(ctx_j, sj, fit_j, mf_j, ut_j, user_f, cfg.feedback))
                 # the gate users never train the fusion in any fold, so each re-split gives
                 # another (correlated but leak-free) look at them: less noise in the gate
                 gate_j = np.intersect1d(gate, sj.val_users)
