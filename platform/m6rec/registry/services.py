@@ -198,23 +198,14 @@ def version_apply_gate(*, version: ModelVersion, margin: float | None = None) ->
     )
     if decision.promoted:
         _activate(version=version, previous=active, push=True)
-        _audit(
-            tenant=tenant,
-            action=Action.AUTO_PROMOTE,
-            actor=None,
-            from_version=active,
-            to_version=version,
-            reason=decision.reason,
-        )
-    else:
-        _audit(
-            tenant=tenant,
-            action=Action.GATE_REJECT,
-            actor=None,
-            from_version=active,
-            to_version=version,
-            reason=decision.reason,
-        )
+    _audit(
+        tenant=tenant,
+        action=Action.AUTO_PROMOTE if decision.promoted else Action.GATE_REJECT,
+        actor=None,
+        from_version=active,
+        to_version=version,
+        reason=decision.reason,
+    )
     return decision
 
 
