@@ -52,7 +52,10 @@ class Server:
             s.bind(("127.0.0.1", 0))
             self.port = s.getsockname()[1]
         self.ready_path = ready_path
-        self.metrics_dir = tempfile.mkdtemp(prefix="m6rec-bench-prom-")
+        # Prometheus' multiprocess files are written on every request: keep them in memory, as
+        # the compose file's tmpfs /tmp and the web pods' memory-backed emptyDir do
+        shm = "/dev/shm" if os.path.isdir("/dev/shm") else None
+        self.metrics_dir = tempfile.mkdtemp(prefix="m6rec-bench-prom-", dir=shm)
         self.env = dict(env)
         self.env.update(
             {

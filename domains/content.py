@@ -194,17 +194,20 @@ class ContentDomain(Domain):
         age = as_float(props.get("age"))
         adult = age is not None and age >= float(cfg["adult_age"])
         langs = {x.split("-")[0] for x in as_str_list(props.get("preferred_languages"))}
+        gated = self.rule_enabled(cfg, "age_gate") and not adult
+        by_language = self.rule_enabled(cfg, "language_filter") and bool(langs)
+        fresh = self.rule_enabled(cfg, "freshness")
         pool = dedupe(candidates)
         out: list[Candidate] = []
         scale = score_scale(pool)
         for c in pool:
-            gated = self.rule_enabled(cfg, "age_gate") and not adult
             if gated and c.properties.get("maturity") == "adult":
                 continue
-            lang = language_of(c.properties)
-            if self.rule_enabled(cfg, "language_filter") and langs and lang and lang not in langs:
-                continue
-            if self.rule_enabled(cfg, "freshness"):
+            if by_language:
+                lang = language_of(c.properties)
+                if lang and lang not in langs:
+                    continue
+            if fresh:
                 c = self._decay(c, now, cfg, scale)
             out.append(c)
         return sort_by_score(out)
@@ -213,13 +216,12 @@ class ContentDomain(Domain):
         self, c: Candidate, now: datetime, cfg: Mapping[str, Any], scale: float
     ) -> Candidate:
         published = publish_time(c.properties)
-        half_life = float(cfg["freshness_half_life_days"])
         if published is None:
-            decay = 0.5
+            age_days, decay = math.inf, 0.5
         else:
-            age_days = max(0.0, (now - published).total_seconds() / 86400.0)
-            decay = 0.5 ** (age_days / half_life)
+            age_days = (now - published).total_seconds() / 86400.0
+            decay = 0.5 ** (max(0.0, age_days) / float(cfg["freshness_half_life_days"]))
         adjusted = c.with_score(c.score + float(cfg["freshness_weight"]) * scale * (decay - 1.0))
-        if published is not None and (now - published).days < 7 and c.reason is None:
+        if age_days < 7 and c.reason is None:
             adjusted = adjusted.with_reason("New this week")
         return adjusted

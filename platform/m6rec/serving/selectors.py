@@ -10,7 +10,6 @@ import json
 import threading
 import time
 from collections.abc import Iterable, Mapping
-from datetime import datetime
 from typing import Any
 
 from django.db import connection
@@ -35,7 +34,10 @@ HISTORY_LIMIT = 500
 """Default number of a user's latest interactions folded in per request
 (setting ``M6REC_SERVING_HISTORY_LIMIT``)."""
 
-HistoryRow = tuple[str, str, float, datetime]  # (item external id, type, value, timestamp)
+HistoryRow = tuple[str, str, float | None, float]
+"""(item external id, type, value, timestamp as POSIX seconds): epoch floats, because building
+an aware ``datetime`` per row costs more than the rest of the row, and most requests never
+look at the times (see ``serving.services._History``)."""
 
 
 def user_get(*, tenant, user_id: str) -> tuple[int, dict[str, Any]] | None:
@@ -61,7 +63,7 @@ def user_history(*, tenant, user_pk: int, limit: int = HISTORY_LIMIT) -> list[Hi
         .values_list("item__external_id", "type", "value", "timestamp")[:limit]
     )
     rows.reverse()
-    return rows
+    return [(item, type_, value, ts.timestamp()) for item, type_, value, ts in rows]
 
 
 def user_seen_item_ids(*, tenant, user_pk: int) -> set[str]:
@@ -132,19 +134,17 @@ def item_external_ids(pks: Iterable[int]) -> Mapping[int, str]:
 _USER_SEEN_SQL = "SELECT DISTINCT item_id FROM {interaction} WHERE user_id = %s"
 
 _USER_WITH_HISTORY_SQL = """
-SELECT u.id, CASE WHEN h.rn IS NULL OR h.rn = 1 THEN u.properties END,
-       h.item_id, h.type, h.value, h.timestamp
+SELECT u.id, u.properties::text, h.item_id, h.type, h.value, extract(epoch FROM h.timestamp)::float8
 FROM {user} u
 LEFT JOIN LATERAL (
-    SELECT x.item_id, x.type, x.value, x.timestamp,
-           row_number() OVER (ORDER BY x.timestamp DESC, x.id DESC) AS rn
+    SELECT x.id, x.item_id, x.type, x.value, x.timestamp
     FROM {interaction} x
     WHERE x.user_id = u.id
     ORDER BY x.timestamp DESC, x.id DESC
     LIMIT %s
 ) h ON true
 WHERE u.tenant_id = %s AND u.external_id = %s
-ORDER BY h.rn DESC
+ORDER BY h.timestamp, h.id
 """
 
 
@@ -171,15 +171,13 @@ def user_with_history(
         rows = cursor.fetchall()
     if not rows:
         return None
-    pk, properties = rows[0][0], {}
-    for row in rows:
-        if row[1] is not None:
-            properties = _json(row[1])
+    # the properties come as text on every row and are decoded once
+    pk, properties = rows[0][0], _json(rows[0][1]) or {}
     if rows[0][2] is None:  # no interactions (the LEFT JOIN's one empty row)
-        return pk, properties or {}, []
+        return pk, properties, []
     ext = item_external_ids([r[2] for r in rows])
     history = [(ext[r[2]], r[3], r[4], r[5]) for r in rows if r[2] in ext]
-    return pk, properties or {}, history
+    return pk, properties, history
 
 
 def item_exists(*, tenant, item_id: str) -> bool:

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import logging
 import weakref
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
@@ -90,11 +91,46 @@ def _weights(ctx: _Context, rows: Sequence[selectors.HistoryRow]) -> list[tuple[
     return [(item_id, memo[type_, value]) for item_id, type_, value, _ts in rows]
 
 
-def _records(user_id: str, rows: Sequence[selectors.HistoryRow]) -> list[InteractionRecord]:
-    return [
-        InteractionRecord(user_id=user_id, item_id=i, type=t, value=v, timestamp=ts)
-        for i, t, v, ts in rows
-    ]
+class _History(Sequence[InteractionRecord]):
+    """The user's stored interactions as :class:`InteractionRecord`, built on first use.
+
+    Domain rules receive it as ``history``; only some read it (ecommerce's repurchase rules,
+    say), and building a record with an aware ``datetime`` per interaction for every request
+    would cost about as much as scoring the model.
+    """
+
+    __slots__ = ("_built", "_rows", "_user_id")
+
+    def __init__(self, user_id: str, rows: Sequence[selectors.HistoryRow]) -> None:
+        self._user_id = user_id
+        self._rows = rows
+        self._built: list[InteractionRecord] | None = None
+
+    def _records(self) -> list[InteractionRecord]:
+        if self._built is None:
+            self._built = [
+                InteractionRecord(
+                    user_id=self._user_id,
+                    item_id=i,
+                    type=t,
+                    value=v,
+                    timestamp=datetime.fromtimestamp(ts, tz=UTC),
+                )
+                for i, t, v, ts in self._rows
+            ]
+        return self._built
+
+    def __getitem__(self, index):
+        return self._records()[index]
+
+    def __iter__(self) -> Iterator[InteractionRecord]:
+        return iter(self._records())
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def __repr__(self) -> str:
+        return f"_History({self._user_id!r}, {len(self._rows)} interactions)"
 
 
 Fetch = Callable[[int, frozenset[str]], list[tuple[str, float]]]
@@ -126,7 +162,7 @@ def _finish(
         ]
         rejected.update(i for i, _ in raw if i not in servable)
         result = ctx.domain.apply_rules(
-            user=user, history=list(history), candidates=candidates, config=ctx.config
+            user=user, history=history, candidates=candidates, config=ctx.config
         )
         exhausted = len(got) < n
         if len(result) >= k or exhausted or not raw:
@@ -244,7 +280,7 @@ def recommend_for_user(
         user = UserRecord(user_id=user_id, properties=found[1])
         rows = found[2]
     history = _weights(ctx, rows)
-    records = _records(user_id, rows)
+    records = _History(user_id, rows)
     seen: set[str] = set()
     if exclude_seen:
         seen = {i for i, _ in history}
