@@ -28,6 +28,8 @@ SERVABLE_MODELS = ("fusion_int8", "fusion_float", "blend", "ease", "mf", "popula
 ANN_EXACT_BELOW = 2000
 ANN_MIN_RATIO = 8  # ... or at most this many times the pool needed
 OVERFETCH = 8.0
+# per-user time-popularity totals are precomputed at load up to this many users × items
+WARM_TIME_CELLS = 20_000_000
 
 
 class Recommender:
@@ -67,7 +69,8 @@ class Recommender:
         self._transform = str(mf_hp.get("transform", "binary"))
         self._reg = float(mf_hp.get("regularization", 0.1))
         self._uidx = {u: j for j, u in enumerate(self._user_ids.tolist())}
-        self._iidx = {i: j for j, i in enumerate(self._item_ids.tolist())}
+        self._item_list = self._item_ids.tolist()  # str ids for the output, by index
+        self._iidx = {i: j for j, i in enumerate(self._item_list)}
         self.ctx = ScoringContext(
             item_factors=self._Q,
             ease=ease,
@@ -88,6 +91,8 @@ class Recommender:
         n_per_user = np.diff(self._indptr).astype(np.float64)
         g = (self._user_time * n_per_user[:, None]).sum(axis=0)
         self._global_time = (g / max(g.sum(), 1e-9)).astype(np.float32)[None, :]
+        if (len(self._user_time) + 1) * self.n_items <= WARM_TIME_CELLS:
+            self.ctx.warm_time_totals(np.vstack([self._user_time, self._global_time]))
         qn = np.linalg.norm(self._Q, axis=1, keepdims=True)
         self._Qn = (self._Q / np.maximum(qn, 1e-9)).astype(np.float32)
         self._pop_order = np.argsort(-self._pop, kind="stable")
@@ -254,7 +259,8 @@ class Recommender:
         sub = scores[finite]
         part = np.argpartition(-sub, k - 1)[:k] if k < len(sub) else np.arange(len(sub))
         part = part[np.argsort(-sub[part], kind="stable")]
-        return [(str(self._item_ids[finite[j]]), float(sub[j])) for j in part]
+        ids, vals = finite[part].tolist(), sub[part].tolist()
+        return [(self._item_list[i], v) for i, v in zip(ids, vals, strict=True)]
 
     # ------------------------------------------------------------ public API
     def popular(self, k: int = 10, *, allowed_items=None) -> list[tuple[str, float]]:
@@ -354,6 +360,7 @@ class Recommender:
             ),
             eligible=elig[None, :],
             user_vectors2=uvec2[None, :].astype(np.float32) if uvec2 is not None else None,
+            history_items=items,
         )
 
     def _recommend_model(self, user_id, items, w, from_history, elig, k):
@@ -363,7 +370,9 @@ class Recommender:
         if self.model == "mf" or (fusion and self.ctx.ease is None):
             need = max(k, self.ctx.n_candidates) if fusion else k
             pool = self._ann_pool(batch.user_vectors[0], elig, need)
-        out = build_features(self.ctx, batch, with_features=fusion, pool=pool)
+        # the fusion reads the full score rows only to go on past its C candidates
+        full_rows = not fusion or k > self.ctx.n_candidates
+        out = build_features(self.ctx, batch, with_features=fusion, pool=pool, full_rows=full_rows)
         if self.model in ("ease", "mf", "blend"):
             return self._top(out[self.model][0].astype(np.float64), k)
         cands = out["candidates"][0]
@@ -373,9 +382,12 @@ class Recommender:
             return []
         x = out["features"][0][valid]
         s = self._session.run(None, {self._input_name: x})[0].reshape(-1)
-        order = np.argsort(-s, kind="stable")
-        res = [(str(self._item_ids[cands[j]]), float(s[j])) for j in order[:k]]
-        if len(res) < k:  # more than C requested: continue with the candidate score order
+        order = np.argsort(-s, kind="stable")[:k]
+        ids, vals = cands[order].tolist(), s[order].tolist()
+        res = [(self._item_list[i], v) for i, v in zip(ids, vals, strict=True)]
+        # more than C requested: continue with the candidate score order (with k <= C
+        # every eligible item is already a candidate whenever fewer than k are returned)
+        if len(res) < k and full_rows:
             rest = out["blend"][0].astype(np.float64)
             rest[cands] = -np.inf
             floor = float(s.min()) if len(s) else 0.0
