@@ -19,13 +19,29 @@ __all__ = ["ranking_metrics", "topk_from_scores"]
 def topk_from_scores(scores: np.ndarray, k: int) -> np.ndarray:
     """Indices of the k highest scores per row, best first. scores: (n, m); -inf = excluded.
 
+    Equal scores are ordered by index (lowest first), at the cut as well as inside the list:
+    numpy's argpartition leaves the order of ties to its implementation (it differs between
+    numpy versions and with the CPU's SIMD support), and popularity scores tie a lot.
+
     Returns (n, min(k, m)) int64; positions whose score is -inf are set to -1.
     """
-    k = min(k, scores.shape[1])
+    n, m = scores.shape
+    k = min(k, m)
+    if k <= 0:
+        return np.zeros((n, 0), np.int64)
     part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
     part_scores = np.take_along_axis(scores, part, axis=1)
+    kth = part_scores.min(axis=1)
+    # rows where argpartition had to choose among items tied at the k-th score
+    ties = np.flatnonzero((scores >= kth[:, None]).sum(axis=1) > k)
+    for r in ties:
+        above = np.flatnonzero(scores[r] > kth[r])
+        tied = np.flatnonzero(scores[r] == kth[r])[: k - len(above)]
+        part[r] = np.concatenate([above, tied])
+    part.sort(axis=1)  # index order, which the stable sort below keeps among equal scores
+    part_scores = np.take_along_axis(scores, part, axis=1)
     order = np.argsort(-part_scores, axis=1, kind="stable")
-    top = np.take_along_axis(part, order, axis=1)
+    top = np.take_along_axis(part, order, axis=1).astype(np.int64)
     top_scores = np.take_along_axis(part_scores, order, axis=1)
     top[~np.isfinite(top_scores) & (top_scores < 0)] = -1
     return top

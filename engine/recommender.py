@@ -16,6 +16,7 @@ import numpy as np
 
 from engine.ann import DEFAULT_THRESHOLD, build_index, load_index
 from engine.bundle import BundleError, read_bundle
+from engine.metrics import topk_from_scores
 from engine.mf import fold_in
 from engine.scoring import ScoringContext, UserBatch, build_features
 
@@ -255,10 +256,8 @@ class Recommender:
         finite = np.flatnonzero(np.isfinite(scores))
         if len(finite) == 0 or k <= 0:
             return []
-        k = min(k, len(finite))
         sub = scores[finite]
-        part = np.argpartition(-sub, k - 1)[:k] if k < len(sub) else np.arange(len(sub))
-        part = part[np.argsort(-sub[part], kind="stable")]
+        part = topk_from_scores(sub[None, :], k)[0]  # ties: lowest index first
         ids, vals = finite[part].tolist(), sub[part].tolist()
         return [(self._item_list[i], v) for i, v in zip(ids, vals, strict=True)]
 

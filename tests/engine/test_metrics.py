@@ -33,3 +33,13 @@ def test_topk_from_scores_orders_and_marks_excluded():
     s = np.array([[0.1, 0.9, -np.inf, 0.5]])
     assert topk_from_scores(s, 3).tolist() == [[1, 3, 0]]
     assert topk_from_scores(np.array([[1.0, -np.inf]]), 2).tolist() == [[0, -1]]
+
+
+def test_topk_from_scores_breaks_ties_by_lowest_index():
+    rng = np.random.default_rng(3)
+    scores = rng.integers(0, 4, size=(50, 200)).astype(np.float32)  # many ties
+    scores[:, ::7] = -np.inf
+    top = topk_from_scores(scores, 10)
+    reference = np.argsort(-scores, axis=1, kind="stable")[:, :10]  # full sort, index order
+    assert top.tolist() == reference.tolist()
+    assert topk_from_scores(np.zeros((1, 5), np.float32), 3).tolist() == [[0, 1, 2]]
