@@ -72,7 +72,7 @@ def user_seen_item_ids(*, tenant, user_pk: int) -> set[str]:
         with connection.cursor() as cursor:
             cursor.execute(_USER_SEEN_SQL.format(interaction=Interaction._meta.db_table), [user_pk])
             pks = [r[0] for r in cursor.fetchall()]
-        ext = item_external_ids(pks)
+        ext = item_external_ids(pks, tenant_pk=tenant.pk)
         return {ext[pk] for pk in pks if pk in ext}
     return set(
         Interaction.objects.filter(user_id=user_pk)
@@ -85,21 +85,27 @@ class _ItemIdMap:
     """Per-process item primary key → external id (immutable for the life of a primary key).
 
     Lets the per-request history queries read ``item_id`` straight from the ``(user,
-    timestamp)`` index instead of joining the item table row by row. Bounded; emptied every
-    ``max_age`` seconds so a database restored under a live process cannot serve stale ids for
-    long.
+    timestamp)`` index instead of joining the item table row by row. A tenant's first miss in
+    this process loads up to ``prefill`` of its ids in one query (a new worker would otherwise
+    query for unknown items on most of its first requests); later misses query just those.
+    Bounded; emptied every ``max_age`` seconds so a database restored under a live process
+    cannot serve stale ids for long.
     """
 
-    def __init__(self, *, max_entries: int = 500_000, max_age: float = 3600.0) -> None:
+    def __init__(
+        self, *, max_entries: int = 500_000, max_age: float = 3600.0, prefill: int = 200_000
+    ) -> None:
         self._lock = threading.Lock()
         self._data: dict[int, str] = {}
+        self._prefilled: set[int] = set()
         self._born = time.monotonic()
         self.max_entries = max_entries
         self.max_age = max_age
+        self.prefill = prefill
 
-    def lookup(self, pks: Iterable[int]) -> Mapping[int, str]:
+    def lookup(self, pks: Iterable[int], *, tenant_pk: int | None = None) -> Mapping[int, str]:
         """pk → external id for ``pks`` (a mapping that may hold other pks too; unknown pks
-        are missing from it)."""
+        are missing from it). ``tenant_pk``: the tenant the pks belong to, for the prefill."""
         if time.monotonic() - self._born >= self.max_age:
             self.clear()
         data = self._data
@@ -107,28 +113,38 @@ class _ItemIdMap:
         missing = wanted.difference(data)
         if not missing:
             return data  # the hot path: every item met before
-        rows = Item.objects.filter(pk__in=missing).values_list("pk", "external_id")
-        fetched = dict(rows)
+        fetched: dict[int, str] = {}
+        if tenant_pk is not None and tenant_pk not in self._prefilled:
+            rows = Item.objects.filter(tenant_id=tenant_pk).values_list("pk", "external_id")
+            fetched = dict(rows[: self.prefill])
+            self._prefilled.add(tenant_pk)
+        rest = missing.difference(fetched)
+        if rest:
+            fetched.update(Item.objects.filter(pk__in=rest).values_list("pk", "external_id"))
         with self._lock:
             if len(self._data) + len(fetched) > self.max_entries:
                 self._data = {}
+                self._prefilled = set()
             self._data.update(fetched)
         out = {pk: data[pk] for pk in wanted - missing}
-        out.update(fetched)
+        out.update((pk, fetched[pk]) for pk in missing if pk in fetched)
         return out
 
     def clear(self) -> None:
         with self._lock:
             self._data = {}
+            self._prefilled = set()
             self._born = time.monotonic()
 
 
 item_ids = _ItemIdMap()
 
 
-def item_external_ids(pks: Iterable[int]) -> Mapping[int, str]:
-    """item pk → external id for ``pks`` (memoised per process; unknown pks are left out)."""
-    return item_ids.lookup(pks)
+def item_external_ids(pks: Iterable[int], *, tenant_pk: int | None = None) -> Mapping[int, str]:
+    """item pk → external id for ``pks`` (memoised per process; unknown pks are left out).
+
+    ``tenant_pk`` (the tenant the items belong to) lets a first miss load the tenant's ids."""
+    return item_ids.lookup(pks, tenant_pk=tenant_pk)
 
 
 _USER_SEEN_SQL = "SELECT DISTINCT item_id FROM {interaction} WHERE user_id = %s"
@@ -175,7 +191,7 @@ def user_with_history(
     pk, properties = rows[0][0], _json(rows[0][1]) or {}
     if rows[0][2] is None:  # no interactions (the LEFT JOIN's one empty row)
         return pk, properties, []
-    ext = item_external_ids([r[2] for r in rows])
+    ext = item_external_ids([r[2] for r in rows], tenant_pk=tenant.pk)
     history = [(ext[r[2]], r[3], r[4], r[5]) for r in rows if r[2] in ext]
     return pk, properties, history
 

@@ -171,9 +171,19 @@ def _finish(
     return list(result)[:k]
 
 
-def _model_fetch(call: Callable[..., list[tuple[str, float]]], ctx: _Context, **kwargs) -> Fetch:
+def _model_fetch(
+    call: Callable[..., list[tuple[str, float]]],
+    ctx: _Context,
+    *,
+    left_out: frozenset[str] = frozenset(),
+    **kwargs,
+) -> Fetch:
+    """``left_out``: items the engine call leaves out by itself (the folded-in history with
+    ``exclude_seen``), not passed again as ``exclude_items``."""
+
     def fetch(n: int, excluded: frozenset[str]) -> list[tuple[str, float]]:
-        return list(call(k=n, exclude_items=excluded, allowed_items=ctx.allowed, **kwargs))
+        exclude_items = excluded - left_out if left_out else excluded
+        return list(call(k=n, exclude_items=exclude_items, allowed_items=ctx.allowed, **kwargs))
 
     return fetch
 
@@ -281,9 +291,10 @@ def recommend_for_user(
         rows = found[2]
     history = _weights(ctx, rows)
     records = _History(user_id, rows)
+    history_ids = frozenset(i for i, _ in history)
     seen: set[str] = set()
     if exclude_seen:
-        seen = {i for i, _ in history}
+        seen = set(history_ids)
         if found is not None and len(rows) >= limit:  # older interactions are seen too
             seen |= selectors.user_seen_item_ids(tenant=tenant, user_pk=found[0])
     excluded = set(exclude) | seen
@@ -298,7 +309,12 @@ def recommend_for_user(
             strategy = rec.strategy_for(user_id, fold_in)
         if strategy == MODEL:
             fetch = _model_fetch(
-                rec.recommend, ctx, user_id=user_id, exclude_seen=exclude_seen, history=fold_in
+                rec.recommend,
+                ctx,
+                left_out=history_ids if exclude_seen else frozenset(),
+                user_id=user_id,
+                exclude_seen=exclude_seen,
+                history=fold_in,
             )
             items = _finish(ctx, fetch, k=k, exclude=excluded, user=user, history=records)
             return _observe(

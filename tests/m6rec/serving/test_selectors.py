@@ -58,10 +58,17 @@ def test_history_and_seen_ids_are_one_query_once_items_are_known():
     other = [{**rows[0], "user_id": "v", "item_id": f"j{n}"} for n in range(5)]
     interactions_ingest(tenant=tenant, rows=other)
     selectors.memo.clear()  # also forgets item ids
-    selectors.user_with_history(tenant=tenant, user_id="v")  # the memo knows other items too
     with CaptureQueriesContext(connection) as cold:
+        selectors.user_with_history(tenant=tenant, user_id="v")
+    assert len(cold.captured_queries) == 2  # the history, then all the tenant's item ids
+    with CaptureQueriesContext(connection) as prefilled:
         pk, _, history = selectors.user_with_history(tenant=tenant, user_id="u", limit=50)
-    assert len(cold.captured_queries) == 2  # the history, then the unknown item ids
+    assert len(prefilled.captured_queries) == 1  # u's items came with the tenant's ids
+    interactions_ingest(tenant=tenant, rows=[{**rows[0], "user_id": "w", "item_id": "new"}])
+    with CaptureQueriesContext(connection) as new_item:
+        w = selectors.user_with_history(tenant=tenant, user_id="w")
+    assert len(new_item.captured_queries) == 2  # an item created later: looked up alone
+    assert [h[0] for h in w[2]] == ["new"]
     with CaptureQueriesContext(connection) as warm:
         again = selectors.user_with_history(tenant=tenant, user_id="u", limit=50)
         seen = selectors.user_seen_item_ids(tenant=tenant, user_pk=pk)
