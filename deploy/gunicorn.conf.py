@@ -5,7 +5,6 @@ docs/production.md. Prometheus multiprocess mode: PROMETHEUS_MULTIPROC_DIR must 
 environment before gunicorn starts; the directory is emptied here when the master starts.
 """
 
-import multiprocessing
 import os
 import shutil
 
@@ -17,16 +16,22 @@ def _int(name: str, default: int) -> int:
 
 
 bind = _env("GUNICORN_BIND", "0.0.0.0:8000")
-# Each worker holds its own model cache (onnxruntime sessions): prefer a few processes with
-# threads over many processes.
-workers = _int("WEB_CONCURRENCY", min(multiprocessing.cpu_count() * 2 + 1, 8))
+# Serving is CPU-bound (model scoring in each request): one process per core, each with its
+# own model cache (onnxruntime sessions), and 2 threads so a thread waiting on PostgreSQL or
+# Redis lends its core to the other. Measured on 2 cores (benchmarks/serve_load.py): 2 × 2
+# served ~15% more than 3 × 2 and ~30% more than 2 × 4 (GIL contention).
+_cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+workers = _int("WEB_CONCURRENCY", min(max(_cores or 1, 2), 8))
 worker_class = "gthread"
-threads = _int("GUNICORN_THREADS", 4)
+threads = _int("GUNICORN_THREADS", 2)
 timeout = _int("GUNICORN_TIMEOUT", 60)
 graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 30)
 keepalive = _int("GUNICORN_KEEPALIVE", 5)
-max_requests = _int("GUNICORN_MAX_REQUESTS", 5000)
-max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", 500)
+# Recycling guards against slow leaks, but a new worker reloads and re-verifies every model it
+# serves and starts with cold caches: at a few hundred requests/s, 5,000 would mean a reload
+# every few seconds.
+max_requests = _int("GUNICORN_MAX_REQUESTS", 100_000)
+max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", 10_000)
 # Heartbeat files on tmpfs when there is one (containers); the default elsewhere.
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
 forwarded_allow_ips = _env("GUNICORN_FORWARDED_ALLOW_IPS", "127.0.0.1")
