@@ -22,6 +22,7 @@ from rest_framework.views import APIView
 from m6rec.common.auth import ApiKeyAuthentication, HasRecommendScope, request_tenant
 from m6rec.common.errors import api_exception_handler
 from m6rec.common.negotiation import FastJsonNegotiation
+from m6rec.common.schema import error_responses
 from m6rec.serving import services
 
 MAX_K = 100
@@ -187,7 +188,7 @@ class UserRecommendationsApi(_ServingApi):
             _CATEGORY,
             OpenApiParameter("exclude", OpenApiTypes.STR, description="comma-separated ids"),
         ],
-        responses=RecommendationsOutput,
+        responses={200: RecommendationsOutput, **error_responses(400, 401, 403, 429)},
         summary="Top-K recommendations for an end user",
         description="Folds in the user's stored interactions, so behaviour ingested after "
         "training counts at once. Unknown users (or users without usable history) get "
@@ -211,7 +212,7 @@ class SessionRecommendationsApi(_ServingApi):
         operation_id="session_recommendations",
         tags=["recommend"],
         request=SessionRecommendationsInput,
-        responses=RecommendationsOutput,
+        responses={200: RecommendationsOutput, **error_responses(400, 401, 403, 413, 415, 429)},
         summary="Recommendations for an anonymous session from its recent items",
     )
     def post(self, request):
@@ -231,7 +232,7 @@ class SimilarItemsApi(_ServingApi):
         operation_id="similar_items",
         tags=["recommend"],
         parameters=[_K],
-        responses=RecommendationsOutput,
+        responses={200: RecommendationsOutput, **error_responses(400, 401, 403, 404, 429)},
         summary="Items similar to an item",
     )
     def get(self, request, item_id: str):
@@ -250,7 +251,7 @@ class PopularApi(_ServingApi):
         operation_id="popular_items",
         tags=["recommend"],
         parameters=[_K, _CATEGORY],
-        responses=RecommendationsOutput,
+        responses={200: RecommendationsOutput, **error_responses(400, 401, 403, 429)},
         summary="The tenant's most popular items",
     )
     def get(self, request):

@@ -256,8 +256,11 @@ def test_openapi_schema_lists_the_serving_endpoints():
         "/api/v1/popular",
     ):
         assert p in paths
-    assert "get" in paths["/api/v1/users/{user_id}/recommendations"]
-    assert "post" in paths["/api/v1/recommendations"]
+    user = paths["/api/v1/users/{user_id}/recommendations"]["get"]["responses"]
+    assert {"200", "400", "401", "403", "429"} <= set(user)
+    assert user["400"]["content"]["application/json"]["schema"]["$ref"].endswith("/Error")
+    assert "413" in paths["/api/v1/recommendations"]["post"]["responses"]
+    assert "404" in paths["/api/v1/items/{item_id}/similar"]["get"]["responses"]
 
 
 def test_model_popularity_is_memoised_per_bundle_but_items_are_checked_each_time(
