@@ -2,7 +2,7 @@
 settings (DEBUG off, PostgreSQL, Redis), a tenant serving the ml-latest-small model.
 
     python benchmarks/serve_load.py                      # set up (once), then measure
-    python benchmarks/serve_load.py --workers 2 --threads 2 --duration 20 --rate 200
+    python benchmarks/serve_load.py --workers 3 --threads 1 --duration 20 --rate 200
 
 Measures
   1. maximum throughput: ``wrk`` (Debian package ``wrk``) with a Lua script rotating user ids
@@ -371,9 +371,9 @@ def cpu_per_request(token: str, paths: list[str], *, n: int = 300) -> dict:
 # ---------------------------------------------------------------------- main
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    # deploy/gunicorn.conf.py's defaults: one process per core, 2 threads each
-    ap.add_argument("--workers", type=int, default=max(len(os.sched_getaffinity(0)), 2))
-    ap.add_argument("--threads", type=int, default=2)
+    # deploy/gunicorn.conf.py's defaults: one single-threaded process per core, plus one
+    ap.add_argument("--workers", type=int, default=len(os.sched_getaffinity(0)) + 1)
+    ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--duration", type=int, default=20, help="seconds of each measurement")
     ap.add_argument("--connections", type=int, default=12, help="wrk connections")
     ap.add_argument("--rate", type=float, default=200.0)

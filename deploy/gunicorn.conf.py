@@ -16,14 +16,15 @@ def _int(name: str, default: int) -> int:
 
 
 bind = _env("GUNICORN_BIND", "0.0.0.0:8000")
-# Serving is CPU-bound (model scoring in each request): one process per core, each with its
-# own model cache (onnxruntime sessions), and 2 threads so a thread waiting on PostgreSQL or
-# Redis lends its core to the other. Measured on 2 cores (benchmarks/serve_load.py): 2 × 2
-# served ~15% more than 3 × 2 and ~30% more than 2 × 4 (GIL contention).
+# Serving is CPU-bound (model scoring in every request) and threads of one process share the
+# GIL: one thread per process, one process per core plus one (to use a core while another
+# process waits on PostgreSQL or Redis); each process keeps its own model cache. Measured with
+# benchmarks/serve_load.py on 2 cores: 3 × 1 served as many requests/s as 2 × 2 with half the
+# p99 latency at 200 requests/s (about 25 against 35-55 ms); 2 × 4 served ~30% less.
 _cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-workers = _int("WEB_CONCURRENCY", min(max(_cores or 1, 2), 8))
+workers = _int("WEB_CONCURRENCY", min((_cores or 1) + 1, 9))
 worker_class = "gthread"
-threads = _int("GUNICORN_THREADS", 2)
+threads = _int("GUNICORN_THREADS", 1)
 timeout = _int("GUNICORN_TIMEOUT", 60)
 graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 30)
 keepalive = _int("GUNICORN_KEEPALIVE", 5)
