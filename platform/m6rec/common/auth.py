@@ -11,9 +11,9 @@ once (and again on commit); other processes see the change within the TTL. The c
 ``ApiKey``/``Tenant`` objects are shared by the requests of one process: treat them as
 read-only.
 
-Throttling: a per-key window counter in Redis (one ``SET NX EX`` + ``INCR`` + ``PTTL``
-transaction, one round trip, through a shared redis-py connection pool) when the throttle cache
-is Django's Redis cache; DRF's sliding-window history in any other cache (local memory).
+Throttling: the generic cell rate algorithm (GCRA) per key in Redis (one Lua script call, one
+round trip, through a shared redis-py connection pool) when the throttle cache is Django's Redis
+cache; DRF's sliding-window history in any other cache (local memory).
 """
 
 from __future__ import annotations
@@ -224,6 +224,32 @@ def _throttle_redis(alias: str):
     return _redis_client(url, options), cache
 
 
+# GCRA: KEYS[1] holds the key's theoretical arrival time (TAT, ms on the Redis clock). With
+# emission interval T = period / limit and burst tolerance period - T, a request at `now` is
+# allowed when TAT - (period - T) <= now; it then moves TAT to max(TAT, now) + T. Returns
+# {allowed, ms until the next request is allowed}.
+_GCRA_LUA = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local period = tonumber(ARGV[2])
+local interval = period / tonumber(ARGV[1])
+local tat = math.max(tonumber(redis.call('GET', KEYS[1]) or now), now)
+local earliest = tat - (period - interval)
+if now < earliest then
+    return {0, math.ceil(earliest - now)}
+end
+tat = tat + interval
+redis.call('SET', KEYS[1], math.ceil(tat), 'PX', math.max(math.ceil(tat - now), 1))
+return {1, 0}
+"""
+
+
+@lru_cache(maxsize=64)
+def _gcra_script(client):
+    """The registered GCRA script (EVALSHA, re-sent by redis-py if Redis forgot it)."""
+    return client.register_script(_GCRA_LUA)
+
+
 @lru_cache(maxsize=256)
 def _parse_rate(rate: str) -> tuple[int, int]:
     return SimpleRateThrottle.parse_rate(None, rate)
@@ -233,11 +259,13 @@ class ApiKeyRateThrottle(SimpleRateThrottle):
     """Per-key request rate: ``ApiKey.rate_limit`` or ``DEFAULT_THROTTLE_RATES["api_key"]``.
 
     Uses the cache alias ``M6REC_THROTTLE_CACHE`` (default ``"default"``: Redis in production and
-    tests, local memory in the quick start). On Redis: a window counter per key that starts with
-    the key's first request and lasts the rate's period (``SET NX EX``, ``INCR``, ``PTTL`` in one
-    MULTI/EXEC round trip); the request over the limit gets 429 with ``Retry-After`` = the
-    window's remaining time. Elsewhere: DRF's sliding window of timestamps. Fails open (logs)
-    when the cache is unreachable, so a cache outage degrades throttling instead of the API.
+    tests, local memory in the quick start). On Redis: GCRA (a leaky bucket kept as one
+    timestamp per key, the "theoretical arrival time"): a key may spend its whole ``N/period``
+    at once, then one request every ``period/N``; unlike a fixed window it never lets 2 × N
+    through around a window boundary. The request over the limit gets 429 with ``Retry-After`` =
+    the time until the next request is allowed. Elsewhere: DRF's sliding window of timestamps.
+    Fails open (logs) when the cache is unreachable, so a cache outage degrades throttling
+    instead of the API.
     """
 
     scope = "api_key"
@@ -281,17 +309,13 @@ class ApiKeyRateThrottle(SimpleRateThrottle):
             return True
 
     def _allow_redis(self, client, cache, key: str) -> bool:
-        rkey = cache.make_and_validate_key(key)
-        pipe = client.pipeline(transaction=True)
-        pipe.set(rkey, 0, ex=self.duration, nx=True)
-        pipe.incr(rkey)
-        pipe.pttl(rkey)
-        _, count, pttl = pipe.execute()
-        if pttl < 0:  # never expected (set with EX atomically); never leave a counter forever
-            client.expire(rkey, self.duration)
-            pttl = self.duration * 1000
-        if count > self.num_requests:
-            self._wait = max(pttl / 1000.0, 0.001)
+        script = _gcra_script(client)
+        allowed, retry_ms = script(
+            keys=[cache.make_and_validate_key(key)],
+            args=[self.num_requests, self.duration * 1000],
+        )
+        if not allowed:
+            self._wait = max(int(retry_ms) / 1000.0, 0.001)
             return False
         return True
 

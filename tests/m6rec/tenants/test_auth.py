@@ -1,5 +1,6 @@
 """Bearer-key authentication, scopes, revocation, last-used throttling, per-key rate limits."""
 
+import time
 from datetime import timedelta
 
 import pytest
@@ -148,10 +149,13 @@ def test_throttling_counts_in_redis(tenant, redis_url, settings):
     client = api_client(token)
     statuses = [client.get(ITEMS).status_code for _ in range(4)]
     assert statuses == [200, 200, 200, 429]
-    assert cache.get(f"throttle:apikey:{key.pk}") == 4  # the window's counter lives in Redis
+    # the key's state lives in Redis: its theoretical arrival time, 3 × 20 s ahead of the first
+    # request (ms), kept until then
     client_redis = auth._throttle_redis("throttle-redis")[0]
+    redis_now_ms = client_redis.time()[0] * 1000
+    assert 55_000 <= cache.get(f"throttle:apikey:{key.pk}") - redis_now_ms <= 61_000
     ttl = client_redis.ttl(cache.make_key(f"throttle:apikey:{key.pk}"))
-    assert 55 <= ttl <= 60  # the counter expires with its window
+    assert 55 <= ttl <= 60
     cache.delete(f"throttle:apikey:{key.pk}")
     assert client.get(ITEMS).status_code == 200
 
@@ -164,14 +168,33 @@ def test_redis_throttle_is_429_with_json_and_retry_after(tenant, redis_url, sett
     assert [client.get(ITEMS).status_code for _ in range(2)] == [200, 200]
     response = client.get(ITEMS)
     error = assert_error(response, 429, "throttled")
-    assert 3590 <= int(response["Retry-After"]) <= 3600  # what is left of the hour window
+    assert 1790 <= int(response["Retry-After"]) <= 1800  # the next of 2 per hour: in 30 min
     assert error["details"]["retry_after"] == int(response["Retry-After"])
     # another key has its own budget; the default rate applies to a key without rate_limit
     other, other_token = make_key(tenant)
     assert api_client(other_token).get(ITEMS).status_code == 200
-    assert cache.get(f"throttle:apikey:{other.pk}") == 1
+    assert cache.get(f"throttle:apikey:{other.pk}") is not None
     cache.delete(f"throttle:apikey:{key.pk}")
     cache.delete(f"throttle:apikey:{other.pk}")
+
+
+def test_redis_throttle_never_lets_twice_the_rate_through_a_window_boundary(
+    tenant, redis_url, settings
+):
+    """One request, then a burst 0.9 s later: a fixed one-second window would let 3 + 4 through
+    around its boundary at 1.0 s; GCRA lets the 4-request burst through, then one every 250 ms."""
+    cache = _redis_throttle(settings, redis_url)
+    key, token = make_key(tenant, rate_limit="4/s")
+    cache.delete(f"throttle:apikey:{key.pk}")
+    client = api_client(token)
+    started = time.monotonic()
+    assert client.get(ITEMS).status_code == 200
+    time.sleep(max(0.0, 0.9 - (time.monotonic() - started)))
+    allowed = 0
+    while time.monotonic() - started < 1.3:
+        allowed += client.get(ITEMS).status_code == 200
+    assert 3 <= allowed <= 5  # the burst (4), and one more at about 1.15 s; a fixed window: 7
+    cache.delete(f"throttle:apikey:{key.pk}")
 
 
 def test_redis_throttle_shares_one_client_per_process(tenant, redis_url, settings):
