@@ -6,8 +6,9 @@ of ml-100k, fetched over HTTP from gunicorn, against the engine's own evaluation
 Steps
   1. ml-100k (``$M6REC_DATASETS/ml-100k/u.data``, never copied into the repo) split with the
      engine's ``train_test_split`` (per-item stratified 75/25, seed 42);
-  2. the *train* part ingested for a fresh tenant (domain ``content``; rules that reorder by
-     publication date switched off, so the API ranks by the model alone), trained and promoted
+  2. items (u.item) and users (u.user) pushed, then the *train* part ingested, for a fresh tenant
+     (domain ``content``; rules that reorder by publication date switched off, so the API ranks
+     by the model alone), trained and promoted
      through the platform's training service (what production does);
   3. ``GET /api/v1/users/{id}/recommendations?k=10`` for every test user over HTTP (production
      settings, gunicorn, exclude_seen=true: the stored train interactions are folded in and
@@ -60,6 +61,25 @@ def load_split(datasets: Path):
     data = load_interactions(path)
     train, test = train_test_split(data)
     return data, train, test
+
+
+def ingest_side_information(tenant, datasets: Path) -> None:
+    """Items from u.item and users from u.user, as a tenant would push them: the engine bench
+    reads the same files for its item/user features, so both models see the same information."""
+    from m6rec.catalog.importers import import_items, read_movielens_items
+    from m6rec.catalog.services import users_upsert
+
+    import_items(tenant=tenant, rows=read_movielens_items(datasets / "ml-100k" / "u.item"))
+    genders = {"M": "male", "F": "female"}
+    users = []
+    with open(datasets / "ml-100k" / "u.user", encoding="latin-1") as fh:
+        for line in fh:
+            user_id, age, gender, occupation, _zip = line.rstrip("\n").split("|")
+            props = {"age": int(age), "occupation": occupation}
+            if gender in genders:
+                props["gender"] = genders[gender]
+            users.append({"user_id": user_id, "properties": props})
+    users_upsert(tenant=tenant, rows=users)
 
 
 def ingest_train(tenant, data, train, *, chunk: int = 10_000) -> None:
@@ -166,6 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     slug = f"bench-ml100k-{int(time.time())}"
     tenant = ensure_tenant(slug, config={"rules": {"freshness": False}})
     t = time.perf_counter()
+    ingest_side_information(tenant, args.datasets)
     ingest_train(tenant, data, train)
     print(f"ingested the train part for {slug} in {time.perf_counter() - t:.0f} s", flush=True)
     t = time.perf_counter()
