@@ -13,6 +13,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from m6rec.catalog.models import EndUser, Item
+from m6rec.catalog.signals import notify_items_changed
 from m6rec.common.errors import BatchValidationError
 from m6rec.tenants.models import Tenant, UnknownRefs
 
@@ -70,13 +71,15 @@ def _upsert(*, model, tenant: Tenant, rows: list[dict], id_key: str, fields: lis
 @transaction.atomic
 def items_upsert(*, tenant: Tenant, rows: list[dict]) -> dict[str, int]:
     """Insert or update items by ``item_id``; returns ``{"created", "updated"}``."""
-    return _upsert(
+    result = _upsert(
         model=Item,
         tenant=tenant,
         rows=rows,
         id_key="item_id",
         fields=["properties", "categories", "active"],
     )
+    notify_items_changed(tenant_id=tenant.pk, item_ids=(r["item_id"] for r in rows))
+    return result
 
 
 @transaction.atomic
@@ -91,6 +94,7 @@ def item_delete(*, tenant: Tenant, item_id: str) -> None:
     deleted, _ = Item.objects.filter(tenant=tenant, external_id=item_id).delete()
     if not deleted:
         raise NotFoundError(item_id)
+    notify_items_changed(tenant_id=tenant.pk, item_ids=[item_id])
 
 
 @transaction.atomic
@@ -283,6 +287,8 @@ def interactions_ingest(
     if errors:
         errors.sort(key=lambda e: (e["row"], e["field"]))
         raise BatchValidationError(errors, total_rows=len(rows))
+    if items_created:  # an id the serving memo knew as missing may exist now
+        notify_items_changed(tenant_id=tenant.pk, item_ids=items)
     if connection.vendor == "postgresql":
         created = _insert_interactions_pg(tenant=tenant, rows=rows, users=users, items=items)
     else:

@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from django.conf import settings
 from django.db import connection
 from django.db.models import Count
 
@@ -19,6 +20,7 @@ from m6rec.catalog.models import EndUser, Interaction, Item
 
 __all__ = [
     "HISTORY_LIMIT",
+    "catalog",
     "HistoryRow",
     "category_item_ids",
     "item_exists",
@@ -227,37 +229,110 @@ def _has_category(categories: Any, category: str) -> bool:
     return isinstance(categories, list) and category in categories
 
 
+class _CatalogMemo:
+    """Per-process (tenant, external id) → the item's serving state, for ``ttl`` seconds.
+
+    State: ``None`` (no such item) or ``(active, raw properties, categories)``. Candidate
+    lists repeat a tenant's popular items from request to request, so most checks are served
+    from here. Writes through the catalogue services forget the written ids in this process at
+    once (``m6rec.catalog.signals.items_changed``); other processes see a change within ``ttl``
+    seconds, as they see a new active model version or a revoked API key. Bounded.
+    """
+
+    def __init__(self, *, max_entries: int = 200_000) -> None:
+        self._lock = threading.Lock()
+        self._data: dict[tuple[int, str], tuple[float, Any]] = {}
+        self.max_entries = max_entries
+
+    def get(self, tenant_pk: int, ids: list[str], ttl: float) -> tuple[dict[str, Any], list[str]]:
+        """(id → state for the fresh entries, ids to look up)."""
+        now = time.monotonic()
+        found, missing = {}, []
+        data = self._data
+        for i in ids:
+            hit = data.get((tenant_pk, i))
+            if hit is not None and hit[0] > now:
+                found[i] = hit[1]
+            else:
+                missing.append(i)
+        return found, missing
+
+    def put(self, tenant_pk: int, states: Mapping[str, Any], ttl: float) -> None:
+        expires = time.monotonic() + ttl
+        with self._lock:
+            if len(self._data) + len(states) > self.max_entries:
+                self._data = {}
+            self._data.update(((tenant_pk, i), (expires, st)) for i, st in states.items())
+
+    def forget(self, tenant_pk: int, ids: Iterable[str] | None = None) -> None:
+        """Drop ``ids`` of the tenant (all its entries when ``ids`` is None)."""
+        with self._lock:
+            if ids is None:
+                self._data = {k: v for k, v in self._data.items() if k[0] != tenant_pk}
+            else:
+                for i in ids:
+                    self._data.pop((tenant_pk, i), None)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._data = {}
+
+
+catalog = _CatalogMemo()
+
+
+def _catalog_ttl() -> float:
+    return float(getattr(settings, "M6REC_CATALOG_TTL", 5.0))
+
+
+def _item_states(tenant, ids: list[str]) -> dict[str, Any]:
+    """id → ``None`` or ``(active, raw properties, categories)`` for ``ids``, from the database."""
+    states: dict[str, Any] = dict.fromkeys(ids)
+    if connection.vendor == "postgresql":  # hot path: plain SQL, no ORM compilation
+        sql = (
+            f"SELECT external_id, active, properties::text, categories::text "
+            f"FROM {Item._meta.db_table} WHERE tenant_id = %s AND external_id = ANY(%s)"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [tenant.pk, ids])
+            rows = cursor.fetchall()
+        for ext, active, props, cats in rows:
+            states[ext] = (active, props, tuple(json.loads(cats) or ()) if cats else ())
+        return states
+    rows = Item.objects.filter(tenant=tenant, external_id__in=ids).values_list(
+        "external_id", "active", "properties", "categories"
+    )
+    for ext, active, props, cats in rows:
+        states[ext] = (active, props, tuple(cats) if isinstance(cats, list) else ())
+    return states
+
+
 def items_servable(
     *, tenant, item_ids: Iterable[str], category: str | None = None
 ) -> dict[str, dict[str, Any]]:
     """external id → properties for those of ``item_ids`` that may be served now.
 
     Servable: the item exists for this tenant, is active and (when ``category`` is given)
-    lists that category. This is the authoritative last check before a response.
+    lists that category. The last check before a response; read through the per-process
+    :data:`catalog` memo (``M6REC_CATALOG_TTL`` seconds, 0 = always from the database).
     """
     ids = list(dict.fromkeys(item_ids))
     if not ids:
         return {}
-    if connection.vendor == "postgresql":  # hot path: plain SQL, no ORM compilation
-        sql = (
-            f"SELECT external_id, properties FROM {Item._meta.db_table} "
-            "WHERE tenant_id = %s AND active AND external_id = ANY(%s)"
-        )
-        params: list[Any] = [tenant.pk, ids]
-        if category is not None:
-            sql += " AND categories @> %s::jsonb"
-            params.append(json.dumps([category]))
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            rows = cursor.fetchall()
-        return {ext: _item_properties(tenant.pk, props) for ext, props in rows}
-    qs = Item.objects.filter(tenant=tenant, external_id__in=ids, active=True)
-    rows = qs.values_list("external_id", "properties", "categories")
-    return {
-        ext: props or {}
-        for ext, props, cats in rows
-        if category is None or _has_category(cats, category)
-    }
+    ttl = _catalog_ttl()
+    states, missing = catalog.get(tenant.pk, ids, ttl) if ttl > 0 else ({}, ids)
+    if missing:
+        fetched = _item_states(tenant, missing)
+        if ttl > 0:
+            catalog.put(tenant.pk, fetched, ttl)
+        states.update(fetched)
+    out = {}
+    for i in ids:
+        st = states.get(i)
+        if st is None or not st[0] or (category is not None and category not in st[2]):
+            continue
+        out[i] = _item_properties(tenant.pk, st[1])
+    return out
 
 
 class _TTLMemo:
@@ -285,6 +360,7 @@ class _TTLMemo:
         with self._lock:
             self._data.clear()
         item_ids.clear()
+        catalog.clear()
         _properties_memo.clear()
 
 

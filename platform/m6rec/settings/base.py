@@ -115,6 +115,9 @@ M6REC_THROTTLE_CACHE = env("M6REC_THROTTLE_CACHE", default="default")
 # Verified API keys are cached per process this many seconds (0 = off): a revocation made in
 # another process takes effect within it (in the revoking process at once).
 M6REC_API_KEY_CACHE_TTL = env.float("M6REC_API_KEY_CACHE_TTL", default=5.0)
+# Serving checks candidates against a per-process catalogue memo this many seconds (0 = always
+# the database): writes through the API reach this process at once, other processes within it.
+M6REC_CATALOG_TTL = env.float("M6REC_CATALOG_TTL", default=5.0)
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "M6-Rec API",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from tests.m6rec.serving._data import group_items, seen_by
@@ -82,11 +84,21 @@ def test_exclude_and_category_filters(client_a):
     assert r.status_code == 200 and r.json()["items"] == []
 
 
-def test_inactive_items_are_never_recommended(client_a, tenant_a):
-    from m6rec.catalog.models import Item
+def deactivate(tenant, item_ids):
+    """Deactivate through the catalogue service, as the items API does."""
+    from m6rec.catalog.services import items_upsert
 
+    items_upsert(
+        tenant=tenant,
+        rows=[
+            {"item_id": i, "properties": {}, "categories": [], "active": False} for i in item_ids
+        ],
+    )
+
+
+def test_inactive_items_are_never_recommended(client_a, tenant_a):
     top = ids(client_a.get(USERS_URL.format("u0"), {"k": 5}))
-    Item.objects.filter(tenant=tenant_a, external_id__in=top[:2]).update(active=False)
+    deactivate(tenant_a, top[:2])
     for url, params in [
         (USERS_URL.format("u0"), {"k": 20}),
         (POPULAR_URL, {"k": 60}),
@@ -266,7 +278,6 @@ def test_openapi_schema_lists_the_serving_endpoints():
 def test_model_popularity_is_memoised_per_bundle_but_items_are_checked_each_time(
     tenant_a, client_a, monkeypatch
 ):
-    from m6rec.catalog.models import Item
     from m6rec.serving.loading import get_serving_model
 
     first = ids(client_a.get(POPULAR_URL, {"k": 5}))
@@ -276,6 +287,29 @@ def test_model_popularity_is_memoised_per_bundle_but_items_are_checked_each_time
     monkeypatch.setattr(recommender, "popular", lambda *a, **kw: calls.append(kw) or real(*a, **kw))
     assert ids(client_a.get(POPULAR_URL, {"k": 5})) == first
     assert calls == []  # served from the per-bundle memo
-    Item.objects.filter(tenant=tenant_a, external_id=first[0]).update(active=False)
+    deactivate(tenant_a, first[:1])
     after = ids(client_a.get(POPULAR_URL, {"k": 5}))
     assert first[0] not in after and after[:4] == first[1:]  # the catalogue check is live
+
+
+def test_catalogue_checks_are_memoised_and_expire(tenant_a, client_a, settings):
+    """Repeated candidates are checked from the per-process memo; a change that bypasses the
+    catalogue services (here a direct UPDATE, as another process's write looks to this one) is
+    seen once the memo's entries expire (M6REC_CATALOG_TTL)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from m6rec.catalog.models import Item
+
+    settings.M6REC_CATALOG_TTL = 0.5
+    first = ids(client_a.get(POPULAR_URL, {"k": 5}))
+    with CaptureQueriesContext(connection) as warm:
+        assert ids(client_a.get(POPULAR_URL, {"k": 5})) == first
+    assert not [q for q in warm.captured_queries if "catalog_item" in q["sql"]]
+    Item.objects.filter(tenant=tenant_a, external_id=first[0]).update(active=False)
+    assert ids(client_a.get(POPULAR_URL, {"k": 5})) == first  # within the TTL: not seen yet
+    time.sleep(0.6)
+    assert first[0] not in ids(client_a.get(POPULAR_URL, {"k": 5}))
+    settings.M6REC_CATALOG_TTL = 0  # off: every check reads the database
+    Item.objects.filter(tenant=tenant_a, external_id=first[0]).update(active=True)
+    assert ids(client_a.get(POPULAR_URL, {"k": 5})) == first

@@ -1,0 +1,29 @@
+"""Catalog signals.
+
+``items_changed`` is sent when a tenant's items were written through the catalogue services
+(upsert, delete, items created by interaction ingestion): once right away, for readers in the
+writing transaction, and again after the transaction commits. Keyword arguments:
+``tenant_id``, ``item_ids`` (external ids). Serving's catalogue memo listens; it must not rely on
+the signal alone (other processes learn the change from the database within
+``M6REC_CATALOG_TTL``).
+"""
+
+from collections.abc import Iterable
+
+from django.db import transaction
+from django.dispatch import Signal
+
+items_changed = Signal()
+
+
+def notify_items_changed(*, tenant_id: int, item_ids: Iterable[str]) -> None:
+    ids = tuple(item_ids)
+    if not ids:
+        return
+
+    def send() -> None:
+        items_changed.send(sender=None, tenant_id=tenant_id, item_ids=ids)
+
+    send()
+    # a reader may have cached the old row between the write and the commit
+    transaction.on_commit(send)
