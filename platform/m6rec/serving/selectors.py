@@ -244,8 +244,8 @@ class _CatalogMemo:
         self._data: dict[tuple[int, str], tuple[float, Any]] = {}
         self.max_entries = max_entries
 
-    def get(self, tenant_pk: int, ids: list[str], ttl: float) -> tuple[dict[str, Any], list[str]]:
-        """(id → state for the fresh entries, ids to look up)."""
+    def get(self, tenant_pk: int, ids: list[str]) -> tuple[dict[str, Any], list[str]]:
+        """(id → state for the entries not yet expired, ids to look up)."""
         now = time.monotonic()
         found, missing = {}, []
         data = self._data
@@ -320,7 +320,7 @@ def items_servable(
     if not ids:
         return {}
     ttl = _catalog_ttl()
-    states, missing = catalog.get(tenant.pk, ids, ttl) if ttl > 0 else ({}, ids)
+    states, missing = catalog.get(tenant.pk, ids) if ttl > 0 else ({}, ids)
     if missing:
         fetched = _item_states(tenant, missing)
         if ttl > 0:
