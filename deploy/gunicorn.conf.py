@@ -82,3 +82,18 @@ def child_exit(server, worker) -> None:
         from prometheus_client import multiprocess
 
         multiprocess.mark_process_dead(worker.pid)
+
+
+def post_worker_init(worker) -> None:
+    """Import every view now and keep what the worker loaded out of the garbage collector's
+    full passes (m6rec.ops.gcfreeze; model loads freeze again with M6REC_GC_FREEZE)."""
+    from django.conf import settings
+
+    if not getattr(settings, "M6REC_GC_FREEZE", False):
+        return
+    from django.urls import get_resolver
+
+    from m6rec.ops.gcfreeze import freeze_long_lived
+
+    get_resolver().url_patterns  # noqa: B018 - imports the URLconf and the views
+    freeze_long_lived()

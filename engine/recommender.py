@@ -196,15 +196,18 @@ class Recommender:
         """(item idx array, weights array) from ``history`` or the training data."""
         if history is not None:
             items, weights = [], []
+            get = self._iidx.get
             for entry in history:
-                if isinstance(entry, (tuple, list)):
+                if type(entry) is tuple and len(entry) == 2:  # (id, weight): the usual form
+                    iid, w = entry
+                elif isinstance(entry, (tuple, list)):
                     iid, w = entry[0], (entry[1] if len(entry) > 1 else 1.0)
                 else:
                     iid, w = entry, 1.0
-                j = self._iidx.get(str(iid))
-                if j is not None and w is not None and float(w) > 0:
+                j = get(iid if type(iid) is str else str(iid))
+                if j is not None and w is not None and (w := float(w)) > 0:
                     items.append(j)
-                    weights.append(float(w))
+                    weights.append(w)
             if not items:
                 return np.zeros(0, np.int64), np.zeros(0, np.float32)
             ia = np.asarray(items, np.int64)
@@ -272,6 +275,8 @@ class Recommender:
         if history is None and self.knows_user(user_id):
             return self._P[self._uidx[str(user_id)]]
         items, w = self._history_of(user_id, history)
+        if self._is_training_history(user_id, items, w):
+            return self._P[self._uidx[str(user_id)]]
         return fold_in(self._Q, items, self._confidence(w), self._reg, self._yty)
 
     def recommend(
@@ -287,8 +292,9 @@ class Recommender:
         """Top-k (item_id, score) for a user, best first.
 
         ``history`` (item_id, weight) pairs are the user's current interactions: they are
-        folded into the user vector and excluded when ``exclude_seen``. An unknown user without
-        usable history gets popularity (see :meth:`strategy_for`).
+        folded into the user vector (a history equal to the user's training history keeps the
+        trained vector) and excluded when ``exclude_seen``. An unknown user without usable
+        history gets popularity (see :meth:`strategy_for`).
         """
         elig = self._mask(exclude_items, allowed_items)
         items, w = self._history_of(user_id, history)
@@ -298,7 +304,21 @@ class Recommender:
             return self._top(np.where(elig, self._pop, -np.inf).astype(np.float64), k)
         if self.model == "popularity":
             return self._top(np.where(elig, self._pop, -np.inf).astype(np.float64), k)
-        return self._recommend_model(user_id, items, w, history is not None, elig, k)
+        from_history = history is not None and not self._is_training_history(user_id, items, w)
+        return self._recommend_model(user_id, items, w, from_history, elig, k)
+
+    def _is_training_history(self, user_id, items: np.ndarray, w: np.ndarray) -> bool:
+        """True when ``items``/``w`` (from a given history) are exactly what the bundle was
+        trained on for this user: the trained vectors then serve, with no fold-in to solve."""
+        u = self._uidx.get(str(user_id)) if user_id is not None else None
+        if u is None:
+            return False
+        s, e = self._indptr[u], self._indptr[u + 1]
+        return (
+            e - s == len(items)
+            and np.array_equal(self._indices[s:e], items)
+            and bool((np.abs(self._weights[s:e] - w) <= 1e-6 * np.abs(w)).all())
+        )
 
     def recommend_from_items(
         self,

@@ -49,3 +49,27 @@ def test_multiprocess_directory_is_emptied_on_start_and_dead_workers_marked(monk
     (prom / "gauge_livesum_999.db").write_bytes(b"")
     conf["child_exit"](server=None, worker=types.SimpleNamespace(pid=999))
     assert not (prom / "gauge_livesum_999.db").exists()
+
+
+def test_worker_init_freezes_the_loaded_application_when_configured(monkeypatch, settings):
+    import gc
+
+    import django.urls
+
+    conf = load(monkeypatch)
+    imported = []  # the URLconf import itself is the Django test client's business elsewhere
+    monkeypatch.setattr(
+        django.urls,
+        "get_resolver",
+        lambda: imported.append(1) or types.SimpleNamespace(url_patterns=[]),
+    )
+    gc.unfreeze()
+    try:
+        settings.M6REC_GC_FREEZE = False
+        conf["post_worker_init"](worker=None)
+        assert gc.get_freeze_count() == 0
+        settings.M6REC_GC_FREEZE = True
+        conf["post_worker_init"](worker=None)
+        assert gc.get_freeze_count() > 0 and imported == [1]
+    finally:
+        gc.unfreeze()

@@ -149,6 +149,28 @@ def test_recommend_matches_the_previous_implementation(trained_bundle, monkeypat
         np.testing.assert_allclose([s for _, s in got], [s for _, s in want[i]], atol=1e-4)
 
 
+def test_the_training_history_keeps_the_trained_vector(trained_bundle, monkeypatch):
+    rec = _recommender(trained_bundle, ease=False)
+    solves = []
+    monkeypatch.setattr(recmod, "fold_in", lambda *a, **kw: solves.append(1) or fold_in(*a, **kw))
+    for uid in USERS:
+        items, w = rec._history_of(uid, None)
+        history = [(rec._item_list[j], float(x)) for j, x in zip(items, w, strict=True)]
+        trained = rec.user_vector(uid)
+        assert rec.recommend(uid, k=10, history=history[::-1]) == rec.recommend(uid, k=10)
+        np.testing.assert_array_equal(rec.user_vector(uid, history), trained)
+        assert not solves  # nothing to fold in
+        # one interaction more, or one weight changed: folded in
+        extra = rec._item_list[next(j for j in range(rec.n_items) if j not in set(items))]
+        assert not np.allclose(rec.user_vector(uid, [*history, (extra, 1.0)]), trained)
+        got = rec.recommend(uid, k=10, history=[*history, (extra, 1.0)])
+        assert extra not in {i for i, _ in got}
+        changed = [(history[0][0], history[0][1] + 1.0), *history[1:]]
+        assert not np.allclose(rec.user_vector(uid, changed), trained)
+        assert solves
+        solves.clear()
+
+
 def test_fold_in_matches_a_float64_solve():
     rng = np.random.default_rng(3)
     q = rng.standard_normal((500, 48)).astype(np.float32)

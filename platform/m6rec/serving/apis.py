@@ -12,10 +12,12 @@ Responses: ``{"items": [{"item_id", "score", "reason"?}], "model_version": n | n
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, serializers
+from rest_framework.fields import empty
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -67,36 +69,39 @@ def _split_ids(value: str, *, field: str) -> list[str]:
     return ids
 
 
-class UserRecommendationsQuery(serializers.Serializer):
-    k = _KField(help_text=f"Number of items, 1..{MAX_K}.")
-    exclude_seen = serializers.BooleanField(
-        default=True, help_text="Leave out items the user interacted with."
-    )
-    category = _CategoryField(help_text="Only items listing this category.")
-    exclude = serializers.CharField(
-        required=False,
-        allow_blank=True,
-        default="",
-        help_text="Comma-separated item ids to leave out.",
-    )
+class QueryParams:
+    """Validates a query string with DRF fields, as a Serializer would, at a fraction of the cost.
 
-    def validate(self, attrs):
-        attrs["exclude"] = _split_ids(attrs.get("exclude") or "", field="exclude")
-        attrs["category"] = attrs.get("category") or None
-        return attrs
+    A Serializer re-constructs (deep-copies) its declared fields on every instantiation, which
+    was about 5% of a recommendation's CPU for three or four scalar parameters. These fields are
+    never bound, so one instance of each serves every request and thread. Errors name the
+    field, as a serializer's do; a repeated parameter keeps its last value.
+    """
 
+    def __init__(self, **fields: serializers.Field) -> None:
+        self.fields = fields
 
-class PopularQuery(serializers.Serializer):
-    k = _KField(help_text=f"Number of items, 1..{MAX_K}.")
-    category = _CategoryField(help_text="Only items listing this category.")
-
-    def validate(self, attrs):
-        attrs["category"] = attrs.get("category") or None
-        return attrs
+    def parse(self, request) -> dict[str, Any]:
+        params = request.query_params
+        values, errors = {}, {}
+        for name, field in self.fields.items():
+            try:
+                values[name] = field.run_validation(params.get(name, empty))
+            except serializers.ValidationError as exc:
+                errors[name] = exc.detail
+        if errors:
+            raise serializers.ValidationError(errors)
+        return values
 
 
-class SimilarQuery(serializers.Serializer):
-    k = _KField(help_text=f"Number of items, 1..{MAX_K}.")
+USER_QUERY = QueryParams(
+    k=_KField(),
+    exclude_seen=serializers.BooleanField(default=True),
+    category=_CategoryField(),
+    exclude=serializers.CharField(required=False, allow_blank=True, default=""),
+)
+POPULAR_QUERY = QueryParams(k=_KField(), category=_CategoryField())
+SIMILAR_QUERY = QueryParams(k=_KField())
 
 
 class SessionRecommendationsInput(serializers.Serializer):
@@ -139,11 +144,6 @@ def _validated(serializer_class, data) -> dict:
     serializer = serializer_class(data=data)
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data
-
-
-def _query(request) -> dict:
-    """Query parameters as a plain dict (a repeated parameter keeps its last value)."""
-    return request.query_params.dict()
 
 
 class _ServingApi(APIView):
@@ -195,14 +195,14 @@ class UserRecommendationsApi(_ServingApi):
         'popularity, labelled "popularity".',
     )
     def get(self, request, user_id: str):
-        params = _validated(UserRecommendationsQuery, _query(request))
+        params = USER_QUERY.parse(request)
         result = services.recommend_for_user(
             tenant=request_tenant(request),
             user_id=user_id,
             k=params["k"],
             exclude_seen=params["exclude_seen"],
-            category=params["category"],
-            exclude=params["exclude"],
+            category=params["category"] or None,
+            exclude=_split_ids(params["exclude"], field="exclude"),
         )
         return self.respond(request, result)
 
@@ -236,7 +236,7 @@ class SimilarItemsApi(_ServingApi):
         summary="Items similar to an item",
     )
     def get(self, request, item_id: str):
-        params = _validated(SimilarQuery, _query(request))
+        params = SIMILAR_QUERY.parse(request)
         try:
             result = services.recommend_similar(
                 tenant=request_tenant(request), item_id=item_id, k=params["k"]
@@ -255,8 +255,8 @@ class PopularApi(_ServingApi):
         summary="The tenant's most popular items",
     )
     def get(self, request):
-        params = _validated(PopularQuery, _query(request))
+        params = POPULAR_QUERY.parse(request)
         result = services.recommend_popular(
-            tenant=request_tenant(request), k=params["k"], category=params["category"]
+            tenant=request_tenant(request), k=params["k"], category=params["category"] or None
         )
         return self.respond(request, result)

@@ -74,7 +74,12 @@ def _fetch_active(tenant) -> ActiveRef | None:
 def _load_recommender(path: Path) -> Any:
     from engine.recommender import Recommender
 
-    return Recommender.load(path)
+    recommender = Recommender.load(path)
+    if _setting("M6REC_GC_FREEZE", False):
+        from m6rec.ops.gcfreeze import freeze_long_lived
+
+        freeze_long_lived()  # the model and the modules it imported live as long as the worker
+    return recommender
 
 
 def _new_cache() -> ModelCache:

@@ -118,6 +118,9 @@ M6REC_API_KEY_CACHE_TTL = env.float("M6REC_API_KEY_CACHE_TTL", default=5.0)
 # Serving checks candidates against a per-process catalogue memo this many seconds (0 = always
 # the database): writes through the API reach this process at once, other processes within it.
 M6REC_CATALOG_TTL = env.float("M6REC_CATALOG_TTL", default=5.0)
+# Freeze the process's objects out of the garbage collector's full passes after a model load
+# (m6rec.ops.gcfreeze): on in production web workers, off where processes load many models.
+M6REC_GC_FREEZE = env.bool("M6REC_GC_FREEZE", default=False)
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "M6-Rec API",

@@ -66,6 +66,9 @@ X_FRAME_OPTIONS = "DENY"
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DJANGO_DB_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
+# --- serving processes: long-lived objects out of the garbage collector's full passes -----
+M6REC_GC_FREEZE = env.bool("M6REC_GC_FREEZE", default=True)
+
 # --- cache (and DRF throttles, which use the default cache) on Redis ----------------------
 CACHES = {
     "default": {

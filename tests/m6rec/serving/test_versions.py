@@ -142,3 +142,18 @@ def test_lru_is_bounded_by_memory(factory, api, settings):
         assert api.get(URL).json()["model_version"] == 1
         assert loading.model_cache.total_bytes <= settings.M6REC_MODEL_CACHE_MAX_BYTES
         assert len(loading.model_cache) == 1
+
+
+@pytest.mark.parametrize("freeze", [True, False])
+def test_a_model_load_freezes_long_lived_objects_only_when_configured(setup, settings, freeze):
+    import gc
+
+    tenant, _, api = setup
+    settings.M6REC_GC_FREEZE = freeze
+    gc.unfreeze()
+    try:
+        assert api.get(URL).status_code == 200  # loads the model into this process's cache
+        assert (gc.get_freeze_count() > 0) is freeze
+        assert api.get(URL).json()["strategy"] == "model"
+    finally:
+        gc.unfreeze()  # the test process loads many models: collect them as usual
