@@ -61,6 +61,10 @@ class InteractionData:
         values: optional (n,) float32 raw interaction values (e.g. 1-5 star ratings), kept
             next to the confidence ``weights`` for the explicit-ratings fusion mode
             (``TrainConfig.feedback="explicit"``); None when not given.
+        user_rows: optional (n_users, 2) int64: per user, the number of input rows and the
+            largest caller row id among them (``row_ids`` of :meth:`from_arrays`, e.g. database
+            primary keys). Written to the bundle, it tells a server whether a user's stored rows
+            are still the ones the model was trained on. None when not given.
 
     Duplicate (user, item) rows are merged at construction (weights summed, latest timestamp,
     largest raw value, first-occurrence order kept), so each pair appears once.
@@ -73,15 +77,17 @@ class InteractionData:
     weights: np.ndarray
     timestamps: np.ndarray
     values: np.ndarray | None = None
+    user_rows: np.ndarray | None = None
 
     @classmethod
     def from_arrays(
-        cls, user_ids, item_ids, weights=None, timestamps=None, values=None
+        cls, user_ids, item_ids, weights=None, timestamps=None, values=None, row_ids=None
     ) -> InteractionData:
         """Build from per-row external ids (any scalar type; converted to ``str``).
 
         ``values`` (optional) are the raw interaction values (e.g. ratings) kept alongside
-        the confidence ``weights``; they may be any finite number.
+        the confidence ``weights``; they may be any finite number. ``row_ids`` (optional,
+        integers) identify the rows in the caller's store: see ``user_rows``.
         """
         u = _as_str_array(user_ids)
         i = _as_str_array(item_ids)
@@ -101,8 +107,13 @@ class InteractionData:
             else np.asarray(timestamps, dtype=np.float64).reshape(-1).astype(np.int64)
         )
         v = None if values is None else np.asarray(values, dtype=np.float32).reshape(-1)
-        if w.shape[0] != n or t.shape[0] != n or (v is not None and v.shape[0] != n):
-            raise DataError("weights, timestamps and values must have one value per interaction")
+        r = None if row_ids is None else np.asarray(row_ids).reshape(-1)
+        if any(a is not None and a.shape[0] != n for a in (w, t, v, r)):
+            raise DataError(
+                "weights, timestamps, values and row ids must have one value per interaction"
+            )
+        if r is not None and r.dtype.kind not in "iu":
+            raise DataError("row_ids must be integers (e.g. database primary keys)")
         if v is not None and not np.all(np.isfinite(v)):
             raise DataError("values must be finite numbers (e.g. ratings)")
         if not np.all(np.isfinite(w)) or np.any(w <= 0):
@@ -114,6 +125,12 @@ class InteractionData:
         item_vocab, items = np.unique(i, return_inverse=True)
         users = users.astype(np.int32)
         items = items.astype(np.int32)
+        user_rows = None
+        if r is not None:  # counted before duplicates merge: every stored row counts
+            user_rows = np.zeros((len(user_vocab), 2), dtype=np.int64)
+            user_rows[:, 0] = np.bincount(users, minlength=len(user_vocab))
+            user_rows[:, 1] = np.iinfo(np.int64).min
+            np.maximum.at(user_rows[:, 1], users, r.astype(np.int64))
         # merge duplicate pairs, keeping first-occurrence order
         key = users.astype(np.int64) * len(item_vocab) + items
         uniq, first, inverse = np.unique(key, return_index=True, return_inverse=True)
@@ -136,6 +153,7 @@ class InteractionData:
             weights=w.astype(np.float32),
             timestamps=t.astype(np.int64),
             values=None if v is None else v.astype(np.float32),
+            user_rows=user_rows,
         )
 
     # ------------------------------------------------------------------ basics

@@ -62,6 +62,7 @@ class Recommender:
         except KeyError as exc:
             raise BundleError(f"bundle {path} lacks array {exc}; retrain the bundle") from exc
         ease = arrays.get("ease")
+        self._user_rows = arrays.get("user_rows")  # (n_users, 2): rows, largest row id
         self._P2 = arrays.get("user_factors2")
         self._Q2 = arrays.get("item_factors2")
         hp = manifest.get("hyperparameters", {})
@@ -191,6 +192,18 @@ class Recommender:
 
     def knows_user(self, user_id) -> bool:
         return str(user_id) in self._uidx
+
+    def training_rows(self, user_id) -> tuple[int, int] | None:
+        """(number of stored rows, largest row id) the user was trained on, from the
+        ``row_ids`` given at training (see ``InteractionData.user_rows``); None for a user the
+        bundle does not know or a bundle trained without row ids. A caller whose store still
+        holds exactly that for the user can serve the trained vector without passing a history.
+        """
+        u = self._uidx.get(str(user_id)) if self._user_rows is not None else None
+        if u is None:
+            return None
+        n, last = self._user_rows[u].tolist()
+        return n, last
 
     def _history_of(self, user_id, history):
         """(item idx array, weights array) from ``history`` or the training data."""

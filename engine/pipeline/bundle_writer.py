@@ -45,6 +45,8 @@ def write_trained_bundle(
         "item_features": item_f,
         "user_features": user_f,
     }
+    if data.user_rows is not None:
+        arrays["user_rows"] = data.user_rows
     if full_ease is not None:
         arrays["ease"] = full_ease
     if full_mf.second is not None:

@@ -39,7 +39,8 @@ def planted(n_users=120, n_items=120, n_groups=4, per_user=12, noise=0.1, seed=0
             its.append(f"i{i}")
             ws.append(float(rng.integers(1, 6)))
             ts.append(1_000_000 + int(rng.integers(0, 86400 * 30)))
-    data = InteractionData.from_arrays(us, its, ws, ts)
+    # row ids as a database would give them (the bundle then records each user's rows)
+    data = InteractionData.from_arrays(us, its, ws, ts, row_ids=np.arange(len(us)) + 1000)
     feats = FeatureMatrix(
         ids=[f"i{i}" for i in range(n_items)],
         values=np.eye(n_groups, dtype=np.float32)[item_group],

@@ -28,9 +28,21 @@ def test_from_arrays_maps_ids_to_strings_and_merges_duplicates():
     assert d.weights.dtype == np.float32 and d.timestamps.dtype == np.int64
 
 
+def test_from_arrays_records_each_users_stored_rows_before_merging():
+    d = InteractionData.from_arrays(["a", "a", "b", "a"], ["x", "y", "x", "x"],
+                                    row_ids=[7, 3, 12, 5])  # fmt: skip
+    assert len(d) == 3  # (a, x) merged, but both of its stored rows count
+    assert d.user_ids.tolist() == ["a", "b"]
+    assert d.user_rows.tolist() == [[3, 7], [1, 12]]
+    assert InteractionData.from_arrays(["a"], ["x"]).user_rows is None
+    assert d.subset(np.ones(len(d), bool)).user_rows is None  # a split is not the stored rows
+
+
 @pytest.mark.parametrize(
     "kwargs, message",
     [
+        (dict(user_ids=["a"], item_ids=["x"], row_ids=[1.5]), "integers"),
+        (dict(user_ids=["a"], item_ids=["x"], row_ids=[1, 2]), "one value per interaction"),
         (dict(user_ids=[], item_ids=[]), "empty"),
         (dict(user_ids=["a"], item_ids=["x"], weights=[0.0]), "> 0"),
         (dict(user_ids=["a", "b"], item_ids=["x"]), "same length"),

@@ -171,6 +171,19 @@ def test_the_training_history_keeps_the_trained_vector(trained_bundle, monkeypat
         solves.clear()
 
 
+def test_the_bundle_tells_which_stored_rows_each_user_was_trained_on(trained_bundle, planted_data):
+    data = planted_data[0]
+    rec = _recommender(trained_bundle, ease=False)
+    for u, uid in enumerate(data.user_ids[:20].tolist()):
+        n, last = data.user_rows[u].tolist()
+        assert rec.training_rows(uid) == (n, last) and n >= 1 and last >= 1000
+    assert rec.training_rows("nobody") is None
+    manifest, arrays = read_bundle(trained_bundle[0])
+    del arrays["user_rows"]  # trained without row ids (e.g. the engine's own bench)
+    older = Recommender(manifest, arrays, trained_bundle[0], ann_threshold=10**9)
+    assert older.training_rows(data.user_ids[0]) is None
+
+
 def test_fold_in_matches_a_float64_solve():
     rng = np.random.default_rng(3)
     q = rng.standard_normal((500, 48)).astype(np.float32)

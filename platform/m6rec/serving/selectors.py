@@ -10,11 +10,11 @@ import json
 import threading
 import time
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Count
+from django.db.models import Count, Max
 
 from m6rec.catalog.models import EndUser, Interaction, Item
 
@@ -30,6 +30,7 @@ __all__ = [
     "user_history",
     "user_seen_item_ids",
     "user_with_history",
+    "UserHistory",
 ]
 
 HISTORY_LIMIT = 500
@@ -152,12 +153,16 @@ def item_external_ids(pks: Iterable[int], *, tenant_pk: int | None = None) -> Ma
 _USER_SEEN_SQL = "SELECT DISTINCT item_id FROM {interaction} WHERE user_id = %s"
 
 _USER_WITH_HISTORY_SQL = """
-SELECT u.id, u.properties::text, h.item_id, h.type, h.value, extract(epoch FROM h.timestamp)::float8
+SELECT u.id, u.properties::text, s.n, s.last,
+       h.item_id, h.type, h.value, extract(epoch FROM h.timestamp)::float8
 FROM {user} u
+CROSS JOIN LATERAL (
+    SELECT count(*), max(x.id) FROM {interaction} x WHERE x.user_id = u.id
+) s(n, last)
 LEFT JOIN LATERAL (
     SELECT x.id, x.item_id, x.type, x.value, x.timestamp
     FROM {interaction} x
-    WHERE x.user_id = u.id
+    WHERE x.user_id = u.id AND (s.n, s.last) IS DISTINCT FROM (%s::bigint, %s::bigint)
     ORDER BY x.timestamp DESC, x.id DESC
     LIMIT %s
 ) h ON true
@@ -166,36 +171,69 @@ ORDER BY h.timestamp, h.id
 """
 
 
-def user_with_history(
-    *, tenant, user_id: str, limit: int = HISTORY_LIMIT
-) -> tuple[int, dict[str, Any], list[HistoryRow]] | None:
-    """``(pk, properties, latest interactions oldest first)`` of an end user, or ``None``.
+class UserHistory(NamedTuple):
+    """An end user as serving reads them."""
 
-    One round trip on PostgreSQL (a lateral join over the ``(user, timestamp)`` index, item
-    ids mapped through the per-process :func:`item_external_ids` memo, which queries only for
-    items it has not met yet); the two ORM queries of :func:`user_get` and
-    :func:`user_history` elsewhere.
+    pk: int
+    properties: dict[str, Any]
+    stored: tuple[int, int | None]
+    """(number of stored interactions, largest interaction primary key or None)."""
+    history: list[HistoryRow] | None
+    """The latest interactions, oldest first; None when ``stored`` equals ``unless_stored``
+    (the rows the caller already has, e.g. those its model was trained on)."""
+
+
+def user_with_history(
+    *,
+    tenant,
+    user_id: str,
+    limit: int = HISTORY_LIMIT,
+    unless_stored: tuple[int, int] | None = None,
+) -> UserHistory | None:
+    """The tenant's end user ``user_id`` with their latest ``limit`` interactions, or ``None``.
+
+    ``unless_stored``: (count, largest primary key) of the user's interactions as the caller
+    already knows them; when the store still holds exactly that, the rows are not read
+    (``history`` is None). Rows are only ever added (new keys) or deleted, so an equal count
+    and largest key mean the same rows.
+
+    One round trip on PostgreSQL (lateral joins over the ``(user, timestamp)`` index; item ids
+    mapped through the per-process :func:`item_external_ids` memo, which queries only for
+    items it has not met yet).
     """
     if connection.vendor != "postgresql":
-        found = user_get(tenant=tenant, user_id=user_id)
-        if found is None:
-            return None
-        return found[0], found[1], user_history(tenant=tenant, user_pk=found[0], limit=limit)
+        return _user_with_history_orm(tenant, user_id, limit, unless_stored)
     sql = _USER_WITH_HISTORY_SQL.format(
         user=EndUser._meta.db_table, interaction=Interaction._meta.db_table
     )
+    known = unless_stored or (-1, -1)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [int(limit), tenant.pk, user_id])
+        cursor.execute(sql, [known[0], known[1], int(limit), tenant.pk, user_id])
         rows = cursor.fetchall()
     if not rows:
         return None
-    # the properties come as text on every row and are decoded once
-    pk, properties = rows[0][0], _json(rows[0][1]) or {}
-    if rows[0][2] is None:  # no interactions (the LEFT JOIN's one empty row)
-        return pk, properties, []
-    ext = item_external_ids([r[2] for r in rows], tenant_pk=tenant.pk)
-    history = [(ext[r[2]], r[3], r[4], r[5]) for r in rows if r[2] in ext]
-    return pk, properties, history
+    # the user's columns come on every row and are decoded once
+    pk, properties, n, last = rows[0][0], _json(rows[0][1]) or {}, rows[0][2], rows[0][3]
+    stored = (int(n), last)
+    if unless_stored is not None and stored == tuple(unless_stored):
+        return UserHistory(pk, properties, stored, None)
+    if rows[0][4] is None:  # no interactions (the LEFT JOIN's one empty row)
+        return UserHistory(pk, properties, stored, [])
+    ext = item_external_ids([r[4] for r in rows], tenant_pk=tenant.pk)
+    history = [(ext[r[4]], r[5], r[6], r[7]) for r in rows if r[4] in ext]
+    return UserHistory(pk, properties, stored, history)
+
+
+def _user_with_history_orm(tenant, user_id, limit, unless_stored) -> UserHistory | None:
+    found = user_get(tenant=tenant, user_id=user_id)
+    if found is None:
+        return None
+    agg = Interaction.objects.filter(user_id=found[0]).aggregate(n=Count("id"), last=Max("id"))
+    stored = (int(agg["n"]), agg["last"])
+    if unless_stored is not None and stored == tuple(unless_stored):
+        return UserHistory(found[0], found[1], stored, None)
+    history = user_history(tenant=tenant, user_pk=found[0], limit=limit)
+    return UserHistory(found[0], found[1], stored, history)
 
 
 def item_exists(*, tenant, item_id: str) -> bool:

@@ -96,15 +96,25 @@ class _History(Sequence[InteractionRecord]):
 
     Domain rules receive it as ``history``; only some read it (ecommerce's repurchase rules,
     say), and building a record with an aware ``datetime`` per interaction for every request
-    would cost about as much as scoring the model.
+    would cost about as much as scoring the model. ``rows`` may be a callable that reads them
+    (a user whose rows were not read because the model was trained on exactly those).
     """
 
     __slots__ = ("_built", "_rows", "_user_id")
 
-    def __init__(self, user_id: str, rows: Sequence[selectors.HistoryRow]) -> None:
+    def __init__(
+        self,
+        user_id: str,
+        rows: Sequence[selectors.HistoryRow] | Callable[[], Sequence[selectors.HistoryRow]],
+    ) -> None:
         self._user_id = user_id
         self._rows = rows
         self._built: list[InteractionRecord] | None = None
+
+    def _stored(self) -> Sequence[selectors.HistoryRow]:
+        if callable(self._rows):
+            self._rows = self._rows()
+        return self._rows
 
     def _records(self) -> list[InteractionRecord]:
         if self._built is None:
@@ -116,7 +126,7 @@ class _History(Sequence[InteractionRecord]):
                     value=v,
                     timestamp=datetime.fromtimestamp(ts, tz=UTC),
                 )
-                for i, t, v, ts in self._rows
+                for i, t, v, ts in self._stored()
             ]
         return self._built
 
@@ -127,10 +137,10 @@ class _History(Sequence[InteractionRecord]):
         return iter(self._records())
 
     def __len__(self) -> int:
-        return len(self._rows)
+        return len(self._stored())
 
     def __repr__(self) -> str:
-        return f"_History({self._user_id!r}, {len(self._rows)} interactions)"
+        return f"_History({self._user_id!r})"
 
 
 Fetch = Callable[[int, frozenset[str]], list[tuple[str, float]]]
@@ -279,28 +289,44 @@ def recommend_for_user(
 ) -> Recommendations:
     """Top-``k`` for a stored (or unknown) end user, folding in their stored interactions.
 
-    An unknown user, or one the model cannot place (no usable history), gets popularity.
+    A user whose stored interactions are exactly those the model was trained on (same count
+    and largest key) gets the trained vector, and their rows are not read at all unless a
+    domain rule asks for the history. An unknown user, or one the model cannot place (no
+    usable history), gets popularity.
     """
     ctx = _context(tenant, category)
     limit = int(getattr(settings, "M6REC_SERVING_HISTORY_LIMIT", selectors.HISTORY_LIMIT))
-    found = selectors.user_with_history(tenant=tenant, user_id=user_id, limit=limit)
+    model = get_serving_model(tenant)
+    rec = model.recommender if model is not None else None
+    # the stored rows the model was trained on for this user: unchanged, they are not read
+    trained_on = rec.training_rows(user_id) if rec is not None else None
+    found = selectors.user_with_history(
+        tenant=tenant, user_id=user_id, limit=limit, unless_stored=trained_on
+    )
+    if found is not None and found.history is None:
+        # nothing stored since training: the trained vector, the bundle's seen items
+        user = UserRecord(user_id=user_id, properties=found.properties)
+        records = _History(
+            user_id, lambda: selectors.user_history(tenant=tenant, user_pk=found.pk, limit=limit)
+        )
+        fetch = _model_fetch(rec.recommend, ctx, user_id=user_id, exclude_seen=exclude_seen)
+        items = _finish(ctx, fetch, k=k, exclude=set(exclude), user=user, history=records)
+        return _observe(_model_result(model, items))
     rows: list[selectors.HistoryRow] = []
     user: UserRecord | None = None
     if found is not None:
-        user = UserRecord(user_id=user_id, properties=found[1])
-        rows = found[2]
+        user = UserRecord(user_id=user_id, properties=found.properties)
+        rows = found.history
     history = _weights(ctx, rows)
     records = _History(user_id, rows)
     history_ids = frozenset(i for i, _ in history)
     seen: set[str] = set()
     if exclude_seen:
         seen = set(history_ids)
-        if found is not None and len(rows) >= limit:  # older interactions are seen too
-            seen |= selectors.user_seen_item_ids(tenant=tenant, user_pk=found[0])
+        if found is not None and found.stored[0] > len(rows):  # older interactions: seen too
+            seen |= selectors.user_seen_item_ids(tenant=tenant, user_pk=found.pk)
     excluded = set(exclude) | seen
-    model = get_serving_model(tenant)
-    if model is not None:
-        rec = model.recommender
+    if rec is not None:
         # no stored interactions: the trained vector for a known user, popularity otherwise
         fold_in = history or None
         # a user the model was trained on needs no scan of the history to decide
@@ -317,15 +343,14 @@ def recommend_for_user(
                 history=fold_in,
             )
             items = _finish(ctx, fetch, k=k, exclude=excluded, user=user, history=records)
-            return _observe(
-                Recommendations(
-                    items=items,
-                    model_version=model.version,
-                    strategy=MODEL,
-                    cache_hit=model.cache_hit,
-                )
-            )
+            return _observe(_model_result(model, items))
     return _observe(_popularity(ctx, model, k=k, exclude=excluded, user=user, history=records))
+
+
+def _model_result(model: ServingModel, items: list[Candidate]) -> Recommendations:
+    return Recommendations(
+        items=items, model_version=model.version, strategy=MODEL, cache_hit=model.cache_hit
+    )
 
 
 def recommend_for_items(
@@ -351,14 +376,7 @@ def recommend_for_items(
         if rec.strategy_for(None, [(i, 1.0) for i in recent]) == MODEL:
             fetch = _model_fetch(rec.recommend_from_items, ctx, item_ids=recent)
             items = _finish(ctx, fetch, k=k, exclude=excluded, history=records)
-            return _observe(
-                Recommendations(
-                    items=items,
-                    model_version=model.version,
-                    strategy=MODEL,
-                    cache_hit=model.cache_hit,
-                )
-            )
+            return _observe(_model_result(model, items))
     return _observe(_popularity(ctx, model, k=k, exclude=excluded, history=records))
 
 
@@ -389,14 +407,7 @@ def recommend_similar(*, tenant, item_id: str, k: int = 10) -> Recommendations:
 
         if rec.similar_items(item_id, k=1):  # the model knows the item
             items = _finish(ctx, fetch, k=k, exclude=excluded)
-            return _observe(
-                Recommendations(
-                    items=items,
-                    model_version=model.version,
-                    strategy=MODEL,
-                    cache_hit=model.cache_hit,
-                )
-            )
+            return _observe(_model_result(model, items))
     return _observe(_popularity(ctx, model, k=k, exclude=excluded))
 
 

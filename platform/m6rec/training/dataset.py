@@ -63,6 +63,7 @@ def load_tenant_dataset(
     item_chunks: list[np.ndarray] = []
     weight_chunks: list[np.ndarray] = []
     time_chunks: list[np.ndarray] = []
+    id_chunks: list[np.ndarray] = []
     records: list[InteractionRecord] = []
     weight_cache: dict[tuple[str, float], float] = {}
 
@@ -95,6 +96,7 @@ def load_tenant_dataset(
             )
         )
         time_chunks.append(chunk["timestamp"])
+        id_chunks.append(chunk["id"])
         if with_features and domain is not None:
             records.extend(
                 InteractionRecord(u, i, t, v, datetime.fromtimestamp(ts, tz=UTC))
@@ -120,10 +122,12 @@ def load_tenant_dataset(
             np.concatenate(item_chunks),
             np.concatenate(weight_chunks),
             np.concatenate(time_chunks),
+            # each user's stored rows as trained on: serving skips re-reading unchanged ones
+            row_ids=np.concatenate(id_chunks),
         )
     except DataError as exc:
         raise TrainingDataError(str(exc)) from exc
-    del user_chunks, item_chunks, weight_chunks, time_chunks
+    del user_chunks, item_chunks, weight_chunks, time_chunks, id_chunks
     report("data", 1.0)
 
     item_features = user_features = None
