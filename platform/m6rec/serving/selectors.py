@@ -17,6 +17,7 @@ from django.db import connection
 from django.db.models import Count, Max
 
 from m6rec.catalog.models import EndUser, Interaction, Item
+from m6rec.common.prepared import PreparedQuery
 
 __all__ = [
     "HISTORY_LIMIT",
@@ -152,23 +153,27 @@ def item_external_ids(pks: Iterable[int], *, tenant_pk: int | None = None) -> Ma
 
 _USER_SEEN_SQL = "SELECT DISTINCT item_id FROM {interaction} WHERE user_id = %s"
 
-_USER_WITH_HISTORY_SQL = """
+_USER_WITH_HISTORY = PreparedQuery(
+    "m6rec_user_with_history",
+    f"""
 SELECT u.id, u.properties::text, s.n, s.last,
        h.item_id, h.type, h.value, extract(epoch FROM h.timestamp)::float8
-FROM {user} u
+FROM {EndUser._meta.db_table} u
 CROSS JOIN LATERAL (
-    SELECT count(*), max(x.id) FROM {interaction} x WHERE x.user_id = u.id
+    SELECT count(*), max(x.id) FROM {Interaction._meta.db_table} x WHERE x.user_id = u.id
 ) s(n, last)
 LEFT JOIN LATERAL (
     SELECT x.id, x.item_id, x.type, x.value, x.timestamp
-    FROM {interaction} x
-    WHERE x.user_id = u.id AND (s.n, s.last) IS DISTINCT FROM (%s::bigint, %s::bigint)
+    FROM {Interaction._meta.db_table} x
+    WHERE x.user_id = u.id AND (s.n, s.last) IS DISTINCT FROM ($1, $2)
     ORDER BY x.timestamp DESC, x.id DESC
-    LIMIT %s
+    LIMIT $3
 ) h ON true
-WHERE u.tenant_id = %s AND u.external_id = %s
+WHERE u.tenant_id = $4 AND u.external_id = $5
 ORDER BY h.timestamp, h.id
-"""
+""",
+    ("bigint", "bigint", "integer", "bigint", "text"),
+)
 
 
 class UserHistory(NamedTuple):
@@ -203,12 +208,9 @@ def user_with_history(
     """
     if connection.vendor != "postgresql":
         return _user_with_history_orm(tenant, user_id, limit, unless_stored)
-    sql = _USER_WITH_HISTORY_SQL.format(
-        user=EndUser._meta.db_table, interaction=Interaction._meta.db_table
-    )
     known = unless_stored or (-1, -1)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [known[0], known[1], int(limit), tenant.pk, user_id])
+        _USER_WITH_HISTORY.execute(cursor, [known[0], known[1], int(limit), tenant.pk, user_id])
         rows = cursor.fetchall()
     if not rows:
         return None
@@ -323,16 +325,20 @@ def _catalog_ttl() -> float:
     return float(getattr(settings, "M6REC_CATALOG_TTL", 5.0))
 
 
+_ITEM_STATES = PreparedQuery(
+    "m6rec_item_states",
+    f"SELECT external_id, active, properties::text, categories::text "
+    f"FROM {Item._meta.db_table} WHERE tenant_id = $1 AND external_id = ANY($2)",
+    ("bigint", "text[]"),
+)
+
+
 def _item_states(tenant, ids: list[str]) -> dict[str, Any]:
     """id → ``None`` or ``(active, raw properties, categories)`` for ``ids``, from the database."""
     states: dict[str, Any] = dict.fromkeys(ids)
     if connection.vendor == "postgresql":  # hot path: plain SQL, no ORM compilation
-        sql = (
-            f"SELECT external_id, active, properties::text, categories::text "
-            f"FROM {Item._meta.db_table} WHERE tenant_id = %s AND external_id = ANY(%s)"
-        )
         with connection.cursor() as cursor:
-            cursor.execute(sql, [tenant.pk, ids])
+            _ITEM_STATES.execute(cursor, [tenant.pk, ids])
             rows = cursor.fetchall()
         for ext, active, props, cats in rows:
             states[ext] = (active, props, tuple(json.loads(cats) or ()) if cats else ())

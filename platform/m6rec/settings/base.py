@@ -121,6 +121,9 @@ M6REC_CATALOG_TTL = env.float("M6REC_CATALOG_TTL", default=5.0)
 # Freeze the process's objects out of the garbage collector's full passes after a model load
 # (m6rec.ops.gcfreeze): on in production web workers, off where processes load many models.
 M6REC_GC_FREEZE = env.bool("M6REC_GC_FREEZE", default=False)
+# The per-request serving queries are prepared once per database connection (PostgreSQL);
+# False behind PgBouncer in transaction mode (m6rec.common.prepared).
+M6REC_DB_PREPARED_STATEMENTS = env.bool("M6REC_DB_PREPARED_STATEMENTS", default=True)
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "M6-Rec API",
