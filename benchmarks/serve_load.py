@@ -10,8 +10,11 @@ Measures
   2. latency at a fixed arrival rate (default 200 requests/s, open loop, wrk2-style): a threaded
      client sends request i at t0 + i/rate; latency is measured from the *scheduled* time, so a
      stalled server cannot hide queueing delay (no coordinated omission).
-Targets: ≥ 500 requests/s, p99 ≤ 50 ms at 200 requests/s, zero errors. Prints the figures and
-writes JSON (default ``bench-results/serve_load.json``).
+Both run in each of ``--repeat`` rounds (default 3); the medians are compared with the targets
+(≥ 500 requests/s, p99 ≤ 50 ms at 200 requests/s, zero errors in every round), since a shared
+VM's speed drifts by tens of percent within minutes. Prints every round and writes JSON (default
+``bench-results/serve_load.json``) with the interpreter's version and build flags: a
+profile-guided (PGO/LTO) CPython, as in the production image, serves about 20% more here.
 
 Set-up (first run, reused afterwards): database ``m6rec_bench`` (created and migrated), tenant
 ``bench-mls`` (domain ``content``) with ml-latest-small imported from the bundled sample data
@@ -32,6 +35,7 @@ import signal
 import statistics
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import threading
 import time
@@ -380,6 +384,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--concurrency", type=int, default=16, help="fixed-rate client threads")
     ap.add_argument("--tenant", default="bench-mls")
     ap.add_argument("--train-budget", type=float, default=90.0, help="seconds")
+    ap.add_argument(
+        "--repeat",
+        type=int,
+        default=3,
+        help="rounds of both measurements; the figures compared with the targets are medians "
+        "(a shared VM's speed drifts by tens of percent within minutes)",
+    )
     ap.add_argument("--out", type=Path, default=REPO / "bench-results" / "serve_load.json")
     args = ap.parse_args(argv)
     # a SIGTERM (e.g. from `timeout`) unwinds normally, so gunicorn is stopped on the way out
@@ -430,33 +441,48 @@ def main(argv: list[str] | None = None) -> int:
             f"model_version={sample['model_version']} items={len(sample['items'])}",
             flush=True,
         )
-        wrk_result = run_wrk(
-            server.port, paths, token, connections=args.connections, duration=args.duration
-        )
-        print(
-            f"max throughput (wrk, {args.connections} connections, {args.duration} s): "
-            f"{wrk_result['requests_per_s']:.0f} req/s, p50 {wrk_result['latency_ms']['p50']:.1f}"
-            f" ms, p99 {wrk_result['latency_ms']['p99']:.1f} ms, errors "
-            f"{wrk_result['error_count']}",
-            flush=True,
-        )
-        time.sleep(2)
-        fixed = run_fixed_rate(
-            server.port,
-            paths,
-            token,
-            rate=args.rate,
-            duration=args.duration,
-            concurrency=args.concurrency,
-        )
-        lat = fixed["latency_ms"]
-        print(
-            f"fixed rate {args.rate:.0f} req/s ({fixed['requests']} requests): p50 "
-            f"{lat['p50']:.1f} ms, p90 {lat['p90']:.1f} ms, p99 {lat['p99']:.1f} ms, max "
-            f"{lat['max']:.1f} ms, errors {fixed['errors']}, not sent (server behind by > 30 s) "
-            f"{fixed['not_sent']}",
-            flush=True,
-        )
+        rounds = []
+        for n in range(1, args.repeat + 1):
+            wrk_result = run_wrk(
+                server.port, paths, token, connections=args.connections, duration=args.duration
+            )
+            print(
+                f"round {n}: max throughput (wrk, {args.connections} connections, "
+                f"{args.duration} s): {wrk_result['requests_per_s']:.0f} req/s, p50 "
+                f"{wrk_result['latency_ms']['p50']:.1f} ms, p99 "
+                f"{wrk_result['latency_ms']['p99']:.1f} ms, errors {wrk_result['error_count']}",
+                flush=True,
+            )
+            time.sleep(2)
+            fixed = run_fixed_rate(
+                server.port,
+                paths,
+                token,
+                rate=args.rate,
+                duration=args.duration,
+                concurrency=args.concurrency,
+            )
+            lat = fixed["latency_ms"]
+            print(
+                f"round {n}: fixed rate {args.rate:.0f} req/s ({fixed['requests']} requests): "
+                f"p50 {lat['p50']:.1f} ms, p90 {lat['p90']:.1f} ms, p99 {lat['p99']:.1f} ms, max "
+                f"{lat['max']:.1f} ms, errors {fixed['errors']}, not sent (server behind by > "
+                f"30 s) {fixed['not_sent']}",
+                flush=True,
+            )
+            rounds.append({"max_throughput": wrk_result, "fixed_rate": fixed})
+            time.sleep(2)
+    throughput = statistics.median(r["max_throughput"]["requests_per_s"] for r in rounds)
+    p99 = statistics.median(r["fixed_rate"]["latency_ms"]["p99"] for r in rounds)
+    errors = sum(
+        r["max_throughput"]["error_count"] + r["fixed_rate"]["errors"] + r["fixed_rate"]["not_sent"]
+        for r in rounds
+    )
+    print(
+        f"median of {len(rounds)} rounds: {throughput:.0f} req/s (target >= 500); p99 at "
+        f"{args.rate:.0f} req/s {p99:.1f} ms (target <= 50); errors {errors} (target 0)",
+        flush=True,
+    )
     result = {
         "benchmark": "serve_load",
         "endpoint": "GET /api/v1/users/{user_id}/recommendations?k=10",
@@ -470,16 +496,16 @@ def main(argv: list[str] | None = None) -> int:
         "load_average_before": load_before,
         "load_average_after": os.getloadavg(),
         "cpu_per_request": cpu,
-        "max_throughput": wrk_result,
-        "fixed_rate": fixed,
+        "python": {"version": sys.version, "configure": sysconfig.get_config_var("CONFIG_ARGS")},
+        "rounds": rounds,
+        "median_requests_per_s": throughput,
+        "median_p99_ms_at_rate": p99,
         "targets": {
             "throughput_req_s": 500,
             "p99_ms_at_200": 50,
-            "met_throughput": wrk_result["requests_per_s"] >= 500,
-            "met_p99": lat["p99"] <= 50,
-            "zero_errors": wrk_result["error_count"] == 0
-            and fixed["errors"] == 0
-            and fixed["not_sent"] == 0,
+            "met_throughput": throughput >= 500,
+            "met_p99": p99 <= 50,
+            "zero_errors": errors == 0,
         },
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)

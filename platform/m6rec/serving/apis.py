@@ -11,14 +11,15 @@ Responses: ``{"items": [{"item_id", "score", "reason"?}], "model_version": n | n
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
+from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, serializers
 from rest_framework.fields import empty
-from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from m6rec.common.auth import ApiKeyAuthentication, HasRecommendScope, request_tenant
@@ -154,7 +155,10 @@ class _ServingApi(APIView):
     def get_exception_handler(self):
         return api_exception_handler
 
-    def respond(self, request, result: services.Recommendations) -> Response:
+    def respond(self, request, result: services.Recommendations) -> HttpResponse:
+        """The JSON body, encoded as DRF's JSONRenderer encodes it (compact, UTF-8, no NaN),
+        straight into an HttpResponse: a Response's render pipeline cost about 5% of a
+        recommendation. Negotiation has already run (``initial``): only JSON gets here."""
         items = []
         for c in result.items:
             item = {"item_id": c.item_id, "score": float(c.score)}
@@ -162,13 +166,15 @@ class _ServingApi(APIView):
                 item["reason"] = c.reason
             items.append(item)
         rid = _request_id(request)
-        response = Response(
-            {
-                "items": items,
-                "model_version": result.model_version,
-                "strategy": result.strategy,
-                "request_id": rid,
-            }
+        body = {
+            "items": items,
+            "model_version": result.model_version,
+            "strategy": result.strategy,
+            "request_id": rid,
+        }
+        response = HttpResponse(
+            json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False),
+            content_type="application/json",
         )
         response["X-Request-ID"] = rid
         return response

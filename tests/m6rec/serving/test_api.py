@@ -58,6 +58,18 @@ def test_user_recommendations_come_from_the_active_model(client_a):
     assert not set(ids(r)) & seen_by("u0")  # exclude_seen defaults to true
 
 
+def test_responses_are_drf_json_and_other_media_types_are_refused(client_a):
+    from rest_framework.renderers import JSONRenderer
+
+    for url in (USERS_URL.format("u0"), POPULAR_URL, SIMILAR_URL.format("i3")):
+        r = client_a.get(url, {"k": 3})
+        assert r.status_code == 200 and r["Content-Type"] == "application/json"
+        assert r.content == JSONRenderer().render(r.json())  # byte for byte as DRF renders
+        assert r["X-Request-ID"] == r.json()["request_id"]
+    refused = client_a.get(USERS_URL.format("u0"), HTTP_ACCEPT="application/xml")
+    assert refused.status_code == 406 and refused.json()["error"]["code"] == "not_acceptable"
+
+
 def test_exclude_seen_false_may_return_seen_items(client_a):
     r = client_a.get(USERS_URL.format("u0"), {"k": 30, "exclude_seen": "false"})
     assert r.status_code == 200
