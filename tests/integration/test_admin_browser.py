@@ -96,7 +96,8 @@ def test_admin_rollback_in_browser(browser, live_server, django_user_model, two_
     browser.find_element(By.NAME, "username").send_keys("root")
     browser.find_element(By.NAME, "password").send_keys("s3cret-pass")
     browser.find_element(By.CSS_SELECTOR, "input[type=submit], button[type=submit]").click()
-    assert "Site administration" in browser.page_source
+    # the click may return before the POST's response has replaced the login page
+    WebDriverWait(browser, 30).until(lambda d: "Site administration" in d.page_source)
 
     # open the tenant's versions: v2 active, with the gate-metric chart
     browser.get(f"{live_server.url}/admin/registry/modelversion/?tenant__id__exact={tenant.pk}")
