@@ -18,7 +18,7 @@ from engine.ann import DEFAULT_THRESHOLD, build_index, load_index
 from engine.bundle import BundleError, read_bundle
 from engine.metrics import topk_from_scores
 from engine.mf import fold_in
-from engine.scoring import ScoringContext, UserBatch, build_features
+from engine.scoring import ScoringContext, UserBatch, build_features, user_side_stats
 
 __all__ = ["Recommender", "SERVABLE_MODELS"]
 
@@ -31,6 +31,9 @@ ANN_MIN_RATIO = 8  # ... or at most this many times the pool needed
 OVERFETCH = 8.0
 # per-user time-popularity totals are precomputed at load up to this many users × items
 WARM_TIME_CELLS = 20_000_000
+# the user-side feature statistics of each trained user's usual request are computed at load
+# for bundles with at most this many users (~0.3 ms each: under a second of load time)
+WARM_USUAL_USERS = 2_000
 
 
 class Recommender:
@@ -125,6 +128,23 @@ class Recommender:
                     f"bundle {path}: {self.model}.onnx expects {want} features but the bundle's "
                     f"arrays give {self.ctx.n_features}; the bundle is inconsistent, retrain it"
                 )
+        self._usual_stats = self._warm_usual_stats()
+
+    def _warm_usual_stats(self) -> dict[int, tuple]:
+        """user index → :func:`user_side_stats` of the user's usual request: trained vectors,
+        everything eligible but the user's own items (exact scoring, fusion models, at most
+        ``WARM_USUAL_USERS`` users). Same code as a request, so the same numbers."""
+        if self._session is None or self._ann is not None:
+            return {}
+        if len(self._user_ids) > WARM_USUAL_USERS:
+            return {}
+        out = {}
+        for u, uid in enumerate(self._user_ids.tolist()):
+            items, w = self._history_of(uid, None)
+            elig = np.ones(self.n_items, dtype=bool)
+            elig[items] = False
+            out[u] = user_side_stats(self.ctx, self._batch(uid, items, w, False, elig))
+        return out
 
     # ------------------------------------------------------------ construction
     @classmethod
@@ -318,7 +338,10 @@ class Recommender:
         if self.model == "popularity":
             return self._top(np.where(elig, self._pop, -np.inf).astype(np.float64), k)
         from_history = history is not None and not self._is_training_history(user_id, items, w)
-        return self._recommend_model(user_id, items, w, from_history, elig, k)
+        usual = None  # the trained user's usual request: its user-side statistics are known
+        if exclude_seen and not from_history and not exclude_items and allowed_items is None:
+            usual = self._usual_stats.get(self._uidx.get(str(user_id)))
+        return self._recommend_model(user_id, items, w, from_history, elig, k, usual)
 
     def _is_training_history(self, user_id, items: np.ndarray, w: np.ndarray) -> bool:
         """True when ``items``/``w`` (from a given history) are exactly what the bundle was
@@ -395,7 +418,7 @@ class Recommender:
             history_items=items,
         )
 
-    def _recommend_model(self, user_id, items, w, from_history, elig, k):
+    def _recommend_model(self, user_id, items, w, from_history, elig, k, usual=None):
         batch = self._batch(user_id, items, w, from_history, elig)
         fusion = self._session is not None
         pool = None
@@ -404,7 +427,9 @@ class Recommender:
             pool = self._ann_pool(batch.user_vectors[0], elig, need)
         # the fusion reads the full score rows only to go on past its C candidates
         full_rows = not fusion or k > self.ctx.n_candidates
-        out = build_features(self.ctx, batch, with_features=fusion, pool=pool, full_rows=full_rows)
+        out = build_features(
+            self.ctx, batch, with_features=fusion, pool=pool, full_rows=full_rows, user_stats=usual
+        )
         if self.model in ("ease", "mf", "blend"):
             return self._top(out[self.model][0].astype(np.float64), k)
         cands = out["candidates"][0]

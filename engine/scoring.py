@@ -35,6 +35,7 @@ __all__ = [
     "UserBatch",
     "build_features",
     "cf_scores",
+    "user_side_stats",
 ]
 
 BASE_FEATURES = [
@@ -197,6 +198,7 @@ def build_features(
     with_features: bool = True,
     pool: np.ndarray | None = None,
     full_rows: bool = True,
+    user_stats: UserSideStats | None = None,
 ) -> dict[str, np.ndarray]:
     """Candidates and fusion features for a batch of users.
 
@@ -216,7 +218,7 @@ def build_features(
         features: (n, C, D) float32 (only if ``with_features``).
     """
     if batch.history.shape[0] == 1:
-        return _build_one(ctx, batch, with_features, pool, full_rows)
+        return _build_one(ctx, batch, with_features, pool, full_rows, user_stats)
     if pool is not None:
         raise ValueError("a candidate pool needs one user and no EASE matrix")
     n = batch.history.shape[0]
@@ -380,11 +382,11 @@ class _Scores:
     el: np.ndarray  # eligibility of the scored columns
 
     @classmethod
-    def of(cls, ctx, batch, items, side, pool) -> _Scores:
+    def of(cls, ctx, batch, items, side, pool, st_mf=None) -> _Scores:
         u = batch.user_vectors[0]
         if pool is None:
             mf = ctx.item_factors @ u
-            st_mf = _mf_stats(ctx, 1, u, side, row=mf)
+            st_mf = st_mf or _mf_stats(ctx, 1, u, side, row=mf)
             if ctx.ease is None:
                 return cls(mf, st_mf, None, None, None, batch.eligible[0])
             ease = ctx.ease[items].sum(axis=0)  # history is binary: sum its EASE rows
@@ -427,15 +429,21 @@ def _select(sc: _Scores, c: int) -> tuple[np.ndarray, np.ndarray]:
     return local, cscore
 
 
-def _build_one(ctx, batch, with_features, pool, full_rows) -> dict[str, np.ndarray]:
+def _build_one(ctx, batch, with_features, pool, full_rows, user_stats=None):
     """build_features for one user: z-score moments from the smaller (in)eligible side and
-    catalogue totals (ScoringContext caches them), features only at the C candidates."""
+    catalogue totals (ScoringContext caches them), features only at the C candidates.
+    ``user_stats``: this user's :func:`user_side_stats` for exactly this batch, computed
+    earlier (exact scoring only)."""
     side = _Side.of(batch.eligible[0])
     items = batch.history_items
     items = np.flatnonzero(batch.history[0]) if items is None else items
-    # the history side first, while the rows the fold-in just read are still in cache
-    us = _UserStats.of(ctx, batch, side, items) if with_features else None
-    sc = _Scores.of(ctx, batch, items, side, pool)
+    if user_stats is not None and pool is None:
+        us, st_mf = user_stats
+    else:
+        # the history side first, while the rows the fold-in just read are still in cache
+        us = _UserStats.of(ctx, batch, side, items) if with_features else None
+        st_mf = None
+    sc = _Scores.of(ctx, batch, items, side, pool, st_mf)
     c = min(ctx.n_candidates, ctx.n_items)
     local, cscore = _select(sc, c)
     valid = np.isfinite(cscore)
@@ -448,6 +456,21 @@ def _build_one(ctx, batch, with_features, pool, full_rows) -> dict[str, np.ndarr
         at = np.where(valid, local, 0)  # padding reads column 0; its features are zeroed
         out["features"] = _features_one(ctx, batch, sc, us, at, cscore)
     return out
+
+
+UserSideStats = tuple  # (_UserStats, (mean, std) of the MF scores): see user_side_stats
+
+
+def user_side_stats(ctx: ScoringContext, batch: UserBatch) -> UserSideStats:
+    """The per-user inputs of one user's features that depend on the user and the eligible
+    items only (not on the candidates): computed once, they can be passed back to
+    :func:`build_features` for the same batch (``user_stats``) with identical results."""
+    side = _Side.of(batch.eligible[0])
+    items = batch.history_items
+    items = np.flatnonzero(batch.history[0]) if items is None else items
+    u = batch.user_vectors[0]
+    st_mf = _mf_stats(ctx, 1, u, side, row=ctx.item_factors @ u)
+    return _UserStats.of(ctx, batch, side, items), st_mf
 
 
 @dataclass(frozen=True)

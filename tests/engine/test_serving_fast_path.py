@@ -28,7 +28,9 @@ def reference_fold_in(item_factors, items, conf, regularization, yty=None):
     return np.linalg.solve(a, y.T @ c).astype(np.float32)
 
 
-def reference_build_features(ctx, batch, with_features=True, pool=None, full_rows=True):
+def reference_build_features(
+    ctx, batch, with_features=True, pool=None, full_rows=True, user_stats=None
+):
     """The previous serving path: full-catalogue scoring and z-scores over the eligible items
     (the batch path's arithmetic, run on the user twice and read back for one)."""
     assert batch.history.shape[0] == 1 and pool is None  # exact scoring, no ANN pool
@@ -182,6 +184,41 @@ def test_the_bundle_tells_which_stored_rows_each_user_was_trained_on(trained_bun
     del arrays["user_rows"]  # trained without row ids (e.g. the engine's own bench)
     older = Recommender(manifest, arrays, trained_bundle[0], ann_threshold=10**9)
     assert older.training_rows(data.user_ids[0]) is None
+
+
+@pytest.mark.parametrize("ease", [True, False])
+def test_usual_requests_use_the_user_statistics_computed_at_load(trained_bundle, monkeypatch, ease):
+    import engine.scoring as scoring
+
+    warm = _recommender(trained_bundle, ease=ease)
+    assert len(warm._usual_stats) == len(warm._user_ids)  # every trained user, at load
+    with monkeypatch.context() as m:
+        m.setattr(recmod, "WARM_USUAL_USERS", 10)  # too many users to precompute: per request
+        cold = _recommender(trained_bundle, ease=ease)
+    assert cold._usual_stats == {}
+    computed = []
+    real_of = scoring._UserStats.of
+    monkeypatch.setattr(
+        scoring._UserStats, "of", classmethod(lambda cls, *a: computed.append(1) or real_of(*a))
+    )
+    for uid in USERS + ("u8", "u9", "u10"):
+        for k in (5, 30):  # 30 > C: the full rows too
+            got = warm.recommend(uid, k=k)
+            assert not computed  # the usual request: nothing recomputed
+            assert got == cold.recommend(uid, k=k)  # the same code ran at load: same numbers
+            assert computed
+            computed.clear()
+        # anything else than the usual request computes its statistics
+        items, _ = warm._history_of(uid, None)
+        other = warm._item_list[next(j for j in range(warm.n_items) if j not in set(items))]
+        assert warm.recommend(uid, k=5, exclude_items=[other]) == cold.recommend(
+            uid, k=5, exclude_items=[other]
+        )
+        assert computed
+        computed.clear()
+        warm.recommend(uid, k=5, exclude_seen=False)
+        assert computed
+        computed.clear()
 
 
 def test_fold_in_matches_a_float64_solve():
