@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from domains.base import Domain
@@ -47,6 +48,23 @@ def publish_time(properties: Mapping[str, Any]) -> datetime | None:
     if stamp is None and year is not None and 1 <= year <= 9999:
         stamp = datetime(int(year), 7, 1, tzinfo=UTC)
     return stamp
+
+
+@lru_cache(maxsize=65_536)
+def _publish_epoch(published_at: Any, year: Any) -> float | None:
+    stamp = publish_time({"published_at": published_at, "year": year})
+    return stamp.timestamp() if stamp is not None else None
+
+
+def publish_epoch(properties: Mapping[str, Any]) -> float | None:
+    """:func:`publish_time` as POSIX seconds, memoised on the two properties it reads (the
+    freshness rule asks for every candidate of every request)."""
+    published_at, year = properties.get("published_at"), properties.get("year")
+    try:
+        return _publish_epoch(published_at, year)
+    except TypeError:  # an unhashable value: nothing to memoise
+        stamp = publish_time(properties)
+        return stamp.timestamp() if stamp is not None else None
 
 
 def language_of(properties: Mapping[str, Any]) -> str | None:
@@ -200,6 +218,9 @@ class ContentDomain(Domain):
         pool = dedupe(candidates)
         out: list[Candidate] = []
         scale = score_scale(pool)
+        now_s = now.timestamp()
+        weight = float(cfg["freshness_weight"]) * scale
+        half_life = float(cfg["freshness_half_life_days"])
         for c in pool:
             if gated and c.properties.get("maturity") == "adult":
                 continue
@@ -208,20 +229,19 @@ class ContentDomain(Domain):
                 if lang and lang not in langs:
                     continue
             if fresh:
-                c = self._decay(c, now, cfg, scale)
+                c = self._decay(c, now_s, weight, half_life)
             out.append(c)
         return sort_by_score(out)
 
-    def _decay(
-        self, c: Candidate, now: datetime, cfg: Mapping[str, Any], scale: float
-    ) -> Candidate:
-        published = publish_time(c.properties)
+    @staticmethod
+    def _decay(c: Candidate, now_s: float, weight: float, half_life: float) -> Candidate:
+        published = publish_epoch(c.properties)
         if published is None:
             age_days, decay = math.inf, 0.5
         else:
-            age_days = (now - published).total_seconds() / 86400.0
-            decay = 0.5 ** (max(0.0, age_days) / float(cfg["freshness_half_life_days"]))
-        adjusted = c.with_score(c.score + float(cfg["freshness_weight"]) * scale * (decay - 1.0))
+            age_days = (now_s - published) / 86400.0
+            decay = 0.5 ** (max(0.0, age_days) / half_life)
+        adjusted = c.with_score(c.score + weight * (decay - 1.0))
         if age_days < 7 and c.reason is None:
             adjusted = adjusted.with_reason("New this week")
         return adjusted

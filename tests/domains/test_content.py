@@ -76,6 +76,15 @@ class TestContentDomain(DomainContractTests):
         assert [c.item_id for c in out] == ["old", "new"]
         assert [c.score for c in out] == [1.0, 1.0]
 
+    def test_publish_epoch_matches_publish_time_and_survives_odd_values(self):
+        from domains.content import publish_epoch, publish_time
+
+        for props in ({"year": 1995}, {"published_at": "2024-02-03T04:05:06Z"}, {}, {"year": 0},
+                      {"published_at": "not a date", "year": 1995}, {"published_at": ["x"]},
+                      {"year": [1995]}):  # fmt: skip
+            stamp = publish_time(props)
+            assert publish_epoch(props) == (stamp.timestamp() if stamp else None), props
+
     def test_freshness_is_bounded_by_its_weight(self):
         cands = [Candidate("old", 1.0, published(4000)), Candidate("new", 0.5, published(0))]
         out = self.domain.apply_rules(user=ADULT, history=[], candidates=cands, now=FIXED_NOW)
