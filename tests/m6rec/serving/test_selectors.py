@@ -42,22 +42,30 @@ def test_user_with_history_matches_the_orm_queries():
     assert found is not None and [h[0] for h in found.history] == ["foreign"]
 
 
+def _viewer(slug: str, item_ids: list[str]):
+    """A content tenant whose user "u" viewed ``item_ids`` one second apart: (tenant, rows)."""
+    from m6rec.catalog.services import interactions_ingest
+    from m6rec.tenants.services import tenant_create
+
+    tenant = tenant_create(slug=slug, name=slug, domain="content")
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    rows = [
+        {"user_id": "u", "item_id": i, "type": "view", "value": 1.0,
+         "timestamp": start + timedelta(seconds=n), "event_id": None}
+        for n, i in enumerate(item_ids)
+    ]  # fmt: skip
+    interactions_ingest(tenant=tenant, rows=rows)
+    return tenant, rows
+
+
 def test_rows_already_known_to_the_caller_are_not_read():
     from django.db import connection
 
     from m6rec.catalog.models import Interaction
     from m6rec.catalog.services import interactions_ingest, item_delete
     from m6rec.serving import selectors
-    from m6rec.tenants.services import tenant_create
 
-    tenant = tenant_create(slug="sel-d", name="d", domain="content")
-    start = datetime(2024, 1, 1, tzinfo=UTC)
-    rows = [
-        {"user_id": "u", "item_id": f"i{n}", "type": "view", "value": 1.0,
-         "timestamp": start + timedelta(seconds=n), "event_id": None}
-        for n in range(6)
-    ]  # fmt: skip
-    interactions_ingest(tenant=tenant, rows=rows)
+    tenant, rows = _viewer("sel-d", [f"i{n}" for n in range(6)])
     full = selectors.user_with_history(tenant=tenant, user_id="u")
     assert full.stored[0] == 6 and len(full.history) == 6
     same = selectors.user_with_history(tenant=tenant, user_id="u", unless_stored=full.stored)
@@ -83,16 +91,8 @@ def test_history_and_seen_ids_are_one_query_once_items_are_known():
     from m6rec.catalog.models import Interaction
     from m6rec.catalog.services import interactions_ingest
     from m6rec.serving import selectors
-    from m6rec.tenants.services import tenant_create
 
-    tenant = tenant_create(slug="sel-c", name="c", domain="content")
-    start = datetime(2024, 1, 1, tzinfo=UTC)
-    rows = [
-        {"user_id": "u", "item_id": f"i{n % 9}", "type": "view", "value": 1.0,
-         "timestamp": start + timedelta(seconds=n), "event_id": None}
-        for n in range(20)
-    ]  # fmt: skip
-    interactions_ingest(tenant=tenant, rows=rows)
+    tenant, rows = _viewer("sel-c", [f"i{n % 9}" for n in range(20)])
     other = [{**rows[0], "user_id": "v", "item_id": f"j{n}"} for n in range(5)]
     interactions_ingest(tenant=tenant, rows=other)
     selectors.memo.clear()  # also forgets item ids
