@@ -429,14 +429,19 @@ def _select(sc: _Scores, c: int) -> tuple[np.ndarray, np.ndarray]:
     return local, cscore
 
 
+def _history_items(batch: UserBatch) -> np.ndarray:
+    """One user's history item ids: given with the batch, else read off its history row."""
+    items = batch.history_items
+    return np.flatnonzero(batch.history[0]) if items is None else items
+
+
 def _build_one(ctx, batch, with_features, pool, full_rows, user_stats=None):
     """build_features for one user: z-score moments from the smaller (in)eligible side and
     catalogue totals (ScoringContext caches them), features only at the C candidates.
     ``user_stats``: this user's :func:`user_side_stats` for exactly this batch, computed
     earlier (exact scoring only)."""
     side = _Side.of(batch.eligible[0])
-    items = batch.history_items
-    items = np.flatnonzero(batch.history[0]) if items is None else items
+    items = _history_items(batch)
     if user_stats is not None and pool is None:
         us, st_mf = user_stats
     else:
@@ -466,8 +471,7 @@ def user_side_stats(ctx: ScoringContext, batch: UserBatch) -> UserSideStats:
     items only (not on the candidates): computed once, they can be passed back to
     :func:`build_features` for the same batch (``user_stats``) with identical results."""
     side = _Side.of(batch.eligible[0])
-    items = batch.history_items
-    items = np.flatnonzero(batch.history[0]) if items is None else items
+    items = _history_items(batch)
     u = batch.user_vectors[0]
     st_mf = _mf_stats(ctx, 1, u, side, row=ctx.item_factors @ u)
     return _UserStats.of(ctx, batch, side, items), st_mf
