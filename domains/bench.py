@@ -31,7 +31,7 @@ from domains.records import InteractionRecord, ItemRecord, UserRecord
 from domains.synthetic import generate
 
 K = 10
-MODELS = ("popularity", "mf", "ease", "fusion_float")
+MODELS = ("popularity", "mf", "itemcf", "fusion_float")
 
 
 def built_in_domains() -> dict[str, Domain]:
@@ -133,7 +133,7 @@ def run_tenant(
             row[f"{label}_train_s"] = round(time.time() - t0, 1)
             row[f"{label}_served"] = manifest.get("served_model")
             models = (
-                ("popularity", "mf", "ease", "fusion_float")
+                ("popularity", "mf", "itemcf", "fusion_float")
                 if label == "plain"
                 else ("mf", "fusion_float", manifest.get("served_model"))
             )
@@ -209,7 +209,7 @@ def _table(rows: list[dict[str, Any]]) -> str:
         return "  n/a " if x is None else f"{x:.4f}"
 
     head = (
-        f"{'tenant':<22}{'rows':>8} | {'pop':>6}  {'MF':>6}  {'EASE':>6}  {'fusion':>6} | "
+        f"{'tenant':<22}{'rows':>8} | {'pop':>6}  {'MF':>6}  {'itemCF':>6}  {'fusion':>6} | "
         f"{'MF':>6}  {'fusion+feat':>11}  {'served':>20}"
     )
     out = [f"{'':<30} | {'without features':<30} | with the domain's features", head]
@@ -218,7 +218,7 @@ def _table(rows: list[dict[str, Any]]) -> str:
         served = f"{f(r.get('served_features'))} ({r.get('features_served')})"
         out.append(
             f"{r['tenant']:<22}{r['train_rows'] + r['test_rows']:>8} | {f(r.get('popularity'))}  "
-            f"{f(r.get('mf'))}  {f(r.get('ease'))}  {f(r.get('fusion_no_features'))} | "
+            f"{f(r.get('mf'))}  {f(r.get('itemcf'))}  {f(r.get('fusion_no_features'))} | "
             f"{f(r.get('mf_features_run'))}  {f(r.get('fusion_features')):>11}  {served:>20}"
         )
     return "\n".join(out)
@@ -230,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--json", type=Path, help="also write the rows as JSON to this file")
     parser.add_argument("--domains", default="ecommerce,content,social,health,education")
-    parser.add_argument("--budget", type=float, default=60.0, help="train_bundle time budget (s)")
+    parser.add_argument("--budget", type=float, default=60.0, help="train_bundle safety stop (s)")
     parser.add_argument("--users", type=int, default=1500)
     parser.add_argument("--items", type=int, default=1000)
     parser.add_argument("--events", type=float, default=10.0, help="mean items per user")

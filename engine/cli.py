@@ -37,7 +37,7 @@ def _progress_bar(desc: str):
         if stage not in state["order"]:
             state["order"].append(stage)
         bar.set_description(f"{desc} [{stage}]")
-        weights = {"split": 0, "tune:ease": 5, "tune:mf": 15, "fusion:features": 35,
+        weights = {"split": 0, "tune:itemcf": 5, "tune:mf": 15, "fusion:features": 35,
                    "fusion": 45, "compression": 80, "refit": 88, "bundle": 95}  # fmt: skip
         base = weights.get(stage, bar.n)
         nxt = min([w for w in weights.values() if w > base] or [100])
@@ -128,9 +128,9 @@ def cmd_recommend(args) -> int:
 
 
 def cmd_bench(args) -> int:
-    from engine.bench import run_bench
+    from engine.bench import run_benches
 
-    run_bench(args.data, json_out=args.json, time_budget=args.time_budget)
+    run_benches(args.data, tuple(args.seeds), json_out=args.json, time_budget=args.time_budget)
     return 0
 
 
@@ -142,7 +142,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "(or MovieLens u.data / ratings.csv)")  # fmt: skip
     t.add_argument("--out", required=True, help="bundle directory to write")
     t.add_argument("--items", help="item features: MovieLens u.item or movies.csv")
-    t.add_argument("--time-budget", type=float, default=None, help="seconds (default 90)")
+    t.add_argument("--time-budget", type=float, default=None,
+                   help="safety stop in seconds (default 3600): past it, optional work "
+                   "(trials, re-splits, epochs) is skipped and the manifest says so")  # fmt: skip
     t.add_argument("--feedback", choices=("implicit", "explicit"), default="implicit",
                    help="fusion loss: listwise ranking for implicit data (default), or MSE "
                    "on the raw values (e.g. 1-5 stars) for explicit ratings")  # fmt: skip
@@ -153,9 +155,13 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--k", type=int, default=10)
     r.set_defaults(func=cmd_recommend)
     b = sub.add_parser("bench", help="side-by-side benchmark on the MS Recommenders protocol")
-    b.add_argument("--data", required=True, help="dataset dir (ml-100k or ml-latest-small)")
+    b.add_argument("--data", required=True, nargs="+", help="dataset folders (MovieLens "
+                   "u.data / ratings.csv layout, e.g. ml-100k ml-latest-small)")  # fmt: skip
+    b.add_argument("--seeds", type=int, nargs="+", default=[42, 7, 13],
+                   help="split seeds, one full run each (default 42 7 13)")  # fmt: skip
     b.add_argument("--json", help="write the results as JSON here")
-    b.add_argument("--time-budget", type=float, default=None, help="pipeline budget (s)")
+    b.add_argument("--time-budget", type=float, default=None,
+                   help="pipeline safety stop in seconds (default 3600)")  # fmt: skip
     b.set_defaults(func=cmd_bench)
     return p
 

@@ -54,6 +54,9 @@ def configure_tensorflow(threads: int | None = None) -> None:
         tf.config.threading.set_inter_op_parallelism_threads(min(n, 2))
     except RuntimeError:  # already initialised
         pass
+    # the same data and seed give the same weights, however busy the machine (reproducible
+    # training; on the CPU this costs next to nothing)
+    tf.config.experimental.enable_op_determinism()
     tf.get_logger().setLevel("ERROR")
     _CONFIGURED = True
 
@@ -64,6 +67,7 @@ class FusionResult:
     best_ndcg: float
     epochs: int
     history: list[float]
+    cut_short: bool = False  # stopped by the ``deadline`` safety stop, not by early stopping
 
 
 def _standardize_layer():
@@ -208,7 +212,8 @@ def train_fusion(
         if bad >= patience or late:
             break
     scorer.set_weights(best_w)
-    return FusionResult(scorer, best, best_ep, hist)
+    cut = bool(late) and bad < patience and len(hist) < epochs
+    return FusionResult(scorer, best, best_ep, hist, cut)
 
 
 def prune_scorer(scorer, keep_fraction: float):

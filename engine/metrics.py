@@ -47,7 +47,9 @@ def topk_from_scores(scores: np.ndarray, k: int) -> np.ndarray:
     return top
 
 
-def ranking_metrics(topk: np.ndarray, truth: sp.csr_matrix, users: np.ndarray, k: int = 10) -> dict:
+def ranking_metrics(
+    topk: np.ndarray, truth: sp.csr_matrix, users: np.ndarray, k: int = 10, per_user: bool = False
+) -> dict:
     """Binary ranking metrics.
 
     Args:
@@ -56,6 +58,8 @@ def ranking_metrics(topk: np.ndarray, truth: sp.csr_matrix, users: np.ndarray, k
         users: internal user ids, one per row of ``topk``. Users without relevant items are
             ignored (MS Recommenders evaluates the users present in the test set).
         k: cut-off.
+        per_user: also return ``ndcg_per_user`` (float64 array) and ``evaluated`` (the
+            users it is for: those with relevant items, in input order).
     Returns:
         dict with ``ndcg@k``, ``precision@k``, ``recall@k``, ``map@k`` and ``users``.
     """
@@ -66,8 +70,11 @@ def ranking_metrics(topk: np.ndarray, truth: sp.csr_matrix, users: np.ndarray, k
     keep = n_rel > 0
     topk, users, n_rel = topk[keep], users[keep], n_rel[keep]
     if len(users) == 0:
-        return {f"ndcg@{k}": 0.0, f"precision@{k}": 0.0, f"recall@{k}": 0.0, f"map@{k}": 0.0,
-                "users": 0}  # fmt: skip
+        out = {f"ndcg@{k}": 0.0, f"precision@{k}": 0.0, f"recall@{k}": 0.0, f"map@{k}": 0.0,
+               "users": 0}  # fmt: skip
+        if per_user:
+            out.update(ndcg_per_user=np.zeros(0), evaluated=users)
+        return out
     sub = truth[users]
     hits = np.zeros(topk.shape, dtype=bool)
     for r in range(len(users)):
@@ -84,10 +91,13 @@ def ranking_metrics(topk: np.ndarray, truth: sp.csr_matrix, users: np.ndarray, k
     cum = np.cumsum(hits, axis=1)
     prec_at = cum / np.arange(1, width + 1)
     ap = (prec_at * hits).sum(axis=1) / n_rel
-    return {
+    out = {
         f"ndcg@{k}": float(np.mean(dcg / idcg)),
         f"precision@{k}": float(np.mean(nhits / k)),
         f"recall@{k}": float(np.mean(nhits / n_rel)),
         f"map@{k}": float(np.mean(ap)),
         "users": int(len(users)),
     }
+    if per_user:
+        out.update(ndcg_per_user=dcg / idcg, evaluated=users)
+    return out

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
+import scipy.sparse as sp
 
 from engine.ann import DEFAULT_THRESHOLD, build_index, load_index
 from engine.bundle import BundleError, read_bundle
@@ -22,7 +23,10 @@ from engine.scoring import ScoringContext, UserBatch, build_features, user_side_
 
 __all__ = ["Recommender", "SERVABLE_MODELS"]
 
-SERVABLE_MODELS = ("fusion_int8", "fusion_float", "blend", "ease", "mf", "popularity")
+SERVABLE_MODELS = ("fusion_int8", "fusion_float", "blend", "itemcf", "mf", "popularity")
+# bundles written before the item-item weights became sparse kept a dense EASE matrix and
+# called the model "ease"; they still load (the matrix is made sparse, nothing is dropped)
+_LEGACY_MODEL_NAMES = {"ease": "itemcf"}
 # ANN: score exactly when at most this many items are eligible (e.g. a small allowed_items);
 # fetch OVERFETCH × the needed pool (hnswlib searches with ef = max(ef_search, fetch)),
 # scaled up by the share of ineligible items.
@@ -34,6 +38,20 @@ WARM_TIME_CELLS = 20_000_000
 # the user-side feature statistics of each trained user's usual request are computed at load
 # for bundles with at most this many users (~0.3 ms each: under a second of load time)
 WARM_USUAL_USERS = 2_000
+
+
+def _item_item(arrays: dict[str, np.ndarray]) -> sp.csr_matrix | None:
+    """The bundle's item-item weights as CSR (``item_nbr_*`` arrays; a legacy dense ``ease``
+    matrix is converted), or None."""
+    if "item_nbr_indptr" in arrays:
+        indptr = arrays["item_nbr_indptr"]
+        n = len(indptr) - 1
+        return sp.csr_matrix(
+            (arrays["item_nbr_weights"], arrays["item_nbr_indices"], indptr), shape=(n, n)
+        )
+    if "ease" in arrays:
+        return sp.csr_matrix(arrays["ease"])
+    return None
 
 
 class Recommender:
@@ -64,7 +82,7 @@ class Recommender:
             self._user_f = arrays["user_features"]
         except KeyError as exc:
             raise BundleError(f"bundle {path} lacks array {exc}; retrain the bundle") from exc
-        ease = arrays.get("ease")
+        item_item = _item_item(arrays)
         self._user_rows = arrays.get("user_rows")  # (n_users, 2): rows, largest row id
         self._P2 = arrays.get("user_factors2")
         self._Q2 = arrays.get("item_factors2")
@@ -78,7 +96,7 @@ class Recommender:
         self._iidx = {i: j for j, i in enumerate(self._item_list)}
         self.ctx = ScoringContext(
             item_factors=self._Q,
-            ease=ease,
+            item_item=item_item,
             item_factors2=self._Q2,
             pop_log=np.log1p(self._pop).astype(np.float32),
             item_time=item_time,
@@ -102,10 +120,13 @@ class Recommender:
         self._Qn = (self._Q / np.maximum(qn, 1e-9)).astype(np.float32)
         self._pop_order = np.argsort(-self._pop, kind="stable")
         self.model = model or manifest.get("served_model", "popularity")
+        self.model = _LEGACY_MODEL_NAMES.get(self.model, self.model)
         if self.model not in SERVABLE_MODELS:
             raise BundleError(f"bundle {path}: unknown served model {self.model!r}")
-        if self.model in ("ease", "blend") and ease is None:
-            raise BundleError(f"bundle {path} has no EASE matrix; cannot serve {self.model!r}")
+        if self.model in ("itemcf", "blend") and item_item is None:
+            raise BundleError(
+                f"bundle {path} has no item-item weights; cannot serve {self.model!r}"
+            )
         self._ann = self._load_ann(ann_threshold)
         self._session = None
         if self.model.startswith("fusion"):
@@ -164,8 +185,8 @@ class Recommender:
         info = self.manifest.get("ann") or {}
         if threshold is None:
             threshold = int(info.get("threshold", DEFAULT_THRESHOLD))
-        usable = self.model == "mf" or (self.model.startswith("fusion") and self.ctx.ease is None)
-        if self.n_items <= threshold or not usable:  # EASE/blend/popularity: always exact
+        usable = self.model == "mf" or self.model.startswith("fusion")
+        if self.n_items <= threshold or not usable:  # itemcf/blend/popularity: always exact
             return None
         ef = int(info.get("ef_search", 200))
         name = info.get("index")
@@ -422,7 +443,7 @@ class Recommender:
         batch = self._batch(user_id, items, w, from_history, elig)
         fusion = self._session is not None
         pool = None
-        if self.model == "mf" or (fusion and self.ctx.ease is None):
+        if self.model == "mf" or fusion:
             need = max(k, self.ctx.n_candidates) if fusion else k
             pool = self._ann_pool(batch.user_vectors[0], elig, need)
         # the fusion reads the full score rows only to go on past its C candidates
@@ -430,7 +451,7 @@ class Recommender:
         out = build_features(
             self.ctx, batch, with_features=fusion, pool=pool, full_rows=full_rows, user_stats=usual
         )
-        if self.model in ("ease", "mf", "blend"):
+        if self.model in ("itemcf", "mf", "blend"):
             return self._top(out[self.model][0].astype(np.float64), k)
         cands = out["candidates"][0]
         valid = cands >= 0

@@ -4,13 +4,14 @@ The exact same code builds the fusion model's inputs when the pipeline trains it
 Recommender serves it, so the two can never drift apart. No TensorFlow here.
 
 Per (user u, candidate item i) the feature vector is (D = 14 [+ du + di [+ 3f]]):
-  0  z_ease   EASE score standardised over the user's eligible items
+  0  z_icf    item-item CF score (Σ of the history's rows of W, see engine.itemitem)
+              standardised over the user's eligible items
   1  z_mf     MF score (P_u·Q_i) standardised the same way
-  2  ease     raw EASE score
+  2  icf      raw item-item score
   3  mf       raw MF score
-  4  r_ease   log1p(rank by EASE among candidates) / log1p(C)
+  4  r_icf    log1p(rank by item-item score among candidates) / log1p(C)
   5  r_mf     the same by MF
-  6  r_cand   the same by the candidate score (z_ease + z_mf)
+  6  r_cand   the same by the candidate score (z_icf + z_mf)
   7  pop      log1p(item popularity), standardised over the catalogue
   8  z_pop    popularity standardised over the user's eligible items
   9  tpop     log of the item's popularity at the user's active times (time histogram), std.
@@ -27,6 +28,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse as sp
+
+from engine.itemitem import row_scores
 
 __all__ = [
     "BASE_FEATURES",
@@ -39,7 +43,7 @@ __all__ = [
 ]
 
 BASE_FEATURES = [
-    "z_ease", "z_mf", "ease", "mf", "r_ease", "r_mf", "r_cand", "pop", "z_pop", "tpop",
+    "z_icf", "z_mf", "icf", "mf", "r_icf", "r_mf", "r_cand", "pop", "z_pop", "tpop",
     "tlift", "n_user", "u_pop", "affinity",
 ]  # fmt: skip
 
@@ -49,6 +53,9 @@ SECOND_MF_FEATURES = ["z_mf2", "r_mf2"]
 
 # per-user time-popularity totals kept by a ScoringContext (a few hundred bytes each)
 TIME_MEMO_SIZE = 1 << 16
+# item-item weights of catalogues this small are also held dense in memory while serving
+# (summing a few dense rows is ~5x faster than the sparse product; 32 MB at most)
+DENSE_ITEM_ITEM_BYTES = 32 << 20
 
 
 def _log_time(scores: np.ndarray) -> np.ndarray:
@@ -64,11 +71,12 @@ def _totals(row: np.ndarray) -> tuple[float, float]:
 
 @dataclass
 class ScoringContext:
-    """Everything item-side (plus optional B) that scoring needs.
+    """Everything item-side that scoring needs.
 
     Attributes:
         item_factors: (n_items, f) float32 MF item vectors Q.
-        ease: (n_items, n_items) float32 EASE weights, or None (feature set to 0).
+        item_item: (n_items, n_items) sparse CSR float32 item-item weights W (top-N
+            neighbours per row, see :mod:`engine.itemitem`), or None (features set to 0).
         pop_log: (n_items,) float32 log1p(popularity).
         item_time: (n_bins, n_items) float32 P(item | time bin), smoothed.
         item_features: (n_items, di) float32 standardised item features.
@@ -77,7 +85,7 @@ class ScoringContext:
     """
 
     item_factors: np.ndarray
-    ease: np.ndarray | None
+    item_item: sp.csr_matrix | None
     pop_log: np.ndarray
     item_time: np.ndarray
     item_features: np.ndarray
@@ -91,6 +99,15 @@ class ScoringContext:
         self.item_time_t = np.ascontiguousarray(self.item_time.T)  # (n_items, n_bins) rows
         self.pop_totals = _totals(self.pop_std)
         self._time_memo: dict[bytes, tuple[float, float]] = {}
+        ii = self.item_item
+        small = ii is not None and 4 * ii.shape[0] * ii.shape[1] <= DENSE_ITEM_ITEM_BYTES
+        self.item_item_dense = ii.toarray() if small else None
+
+    def item_item_scores(self, items: np.ndarray) -> np.ndarray:
+        """(n_items,) float32 item-item scores of one binary history (``items``)."""
+        if self.item_item_dense is not None:
+            return self.item_item_dense[items].sum(axis=0)
+        return row_scores(self.item_item, items)
 
     @property
     def n_items(self) -> int:
@@ -164,16 +181,15 @@ class UserBatch:
 
 
 def cf_scores(ctx: ScoringContext, batch: UserBatch) -> tuple[np.ndarray, np.ndarray]:
-    """(ease, mf) raw scores, each (n, n_items) float32."""
+    """(icf, mf) raw scores, each (n, n_items) float32."""
     mf = batch.user_vectors @ ctx.item_factors.T
-    if ctx.ease is not None and batch.history.shape[0] <= 4:
-        # few users: sum the EASE rows of the (binary) history instead of a dense matmul
-        ease = np.stack([ctx.ease[np.flatnonzero(h)].sum(axis=0) for h in batch.history])
-    elif ctx.ease is not None:
-        ease = batch.history @ ctx.ease
+    if ctx.item_item_dense is not None:
+        icf = batch.history @ ctx.item_item_dense
+    elif ctx.item_item is not None:
+        icf = (sp.csr_matrix(batch.history) @ ctx.item_item).toarray()
     else:
-        ease = np.zeros_like(mf)
-    return ease.astype(np.float32), mf.astype(np.float32)
+        icf = np.zeros_like(mf)
+    return icf.astype(np.float32), mf.astype(np.float32)
 
 
 def _zscore(x: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -205,26 +221,27 @@ def build_features(
     One user (serving) takes a fast path that touches the catalogue only where it must
     (:func:`_build_one`); its features equal the batch path's up to float rounding (tested).
 
-    ``pool`` (one user, no EASE matrix): eligible item ids fetched by the ANN index;
-    candidates are then taken from the pool only, scored exactly, and every per-user statistic
-    (z-scores) is still computed over all eligible items, so the features equal the exact
-    path's whenever the pool holds the exact candidates.
+    ``pool`` (one user): eligible item ids fetched by the ANN index over the MF factors;
+    candidates are then taken from the pool united with the item-item model's top C eligible
+    items, scored exactly, and every per-user statistic (z-scores) is still computed over all
+    eligible items, so the features equal the exact path's whenever the pool holds the exact
+    candidates.
 
     Returns a dict with
         candidates: (n, C) int64 item ids, -1 where fewer than C items are eligible;
-        cand_score: (n, C) float32 candidate score (z_ease + z_mf), -inf on padding;
-        ease, mf, blend: (n, n_items) float32 full score rows (-inf where not eligible; with
+        cand_score: (n, C) float32 candidate score (z_icf + z_mf), -inf on padding;
+        itemcf, mf, blend: (n, n_items) float32 full score rows (-inf where not eligible; with
             ``pool``, -inf outside the pool too); only with ``full_rows``;
         features: (n, C, D) float32 (only if ``with_features``).
     """
     if batch.history.shape[0] == 1:
         return _build_one(ctx, batch, with_features, pool, full_rows, user_stats)
     if pool is not None:
-        raise ValueError("a candidate pool needs one user and no EASE matrix")
+        raise ValueError("a candidate pool needs one user")
     n = batch.history.shape[0]
     elig = batch.eligible
-    ease, mf = cf_scores(ctx, batch)
-    z_e = _zscore(ease, elig) if ctx.ease is not None else np.zeros_like(ease)
+    icf, mf = cf_scores(ctx, batch)
+    z_e = _zscore(icf, elig) if ctx.item_item is not None else np.zeros_like(icf)
     z_m = _zscore(mf, elig)
     blend = np.where(elig, z_e + z_m, -np.inf).astype(np.float32)
     c = min(ctx.n_candidates, ctx.n_items)
@@ -240,7 +257,7 @@ def build_features(
     cands[~valid] = -1
     out = {"candidates": cands, "cand_score": cscore.astype(np.float32)}
     if full_rows:
-        out["ease"] = np.where(elig, ease, -np.inf).astype(np.float32)
+        out["itemcf"] = np.where(elig, icf, -np.inf).astype(np.float32)
         out["mf"] = np.where(elig, mf, -np.inf).astype(np.float32)
         out["blend"] = blend
     if not with_features:
@@ -250,7 +267,7 @@ def build_features(
     def g(m: np.ndarray) -> np.ndarray:  # a row over the catalogue at the candidates
         return np.take_along_axis(m, safe, axis=1)
 
-    ce, cm = g(ease), g(mf)
+    ce, cm = g(icf), g(mf)
     neg = np.float32(-1e9)
     r_e = _rank_feature(np.where(valid, ce, neg), c)
     r_m = _rank_feature(np.where(valid, cm, neg), c)
@@ -376,49 +393,52 @@ class _Scores:
 
     mf: np.ndarray
     st_mf: tuple
-    ease: np.ndarray | None  # None: no EASE matrix (its features are 0)
-    st_ease: tuple | None
+    icf: np.ndarray | None  # None: no item-item weights (their features are 0)
+    st_icf: tuple | None
     cols: np.ndarray | None  # the pool's item ids, None for the whole catalogue
     el: np.ndarray  # eligibility of the scored columns
 
     @classmethod
-    def of(cls, ctx, batch, items, side, pool, st_mf=None) -> _Scores:
+    def of(cls, ctx, batch, items, side, pool, st_mf=None, c=0) -> _Scores:
         u = batch.user_vectors[0]
+        el = batch.eligible[0]
+        icf = st_icf = None
+        if ctx.item_item is not None:  # sparse rows: the whole catalogue costs O(|h|·N + n)
+            icf = ctx.item_item_scores(items)  # the history is binary: sum its rows
+            i64 = icf.astype(np.float64)
+            st_icf = side.stats(icf[side.idx], lambda: (float(i64.sum()), float(i64 @ i64)))
         if pool is None:
             mf = ctx.item_factors @ u
             st_mf = st_mf or _mf_stats(ctx, 1, u, side, row=mf)
-            if ctx.ease is None:
-                return cls(mf, st_mf, None, None, None, batch.eligible[0])
-            ease = ctx.ease[items].sum(axis=0)  # history is binary: sum its EASE rows
-            e64 = ease.astype(np.float64)
-            st_e = side.stats(ease[side.idx], lambda: (float(e64.sum()), float(e64 @ e64)))
-            return cls(mf, st_mf, ease, st_e, None, batch.eligible[0])
-        if ctx.ease is not None:
-            raise ValueError("a candidate pool needs one user and no EASE matrix")
+            return cls(mf, st_mf, icf, st_icf, None, el)
         cols = np.asarray(pool, np.int64)
+        if icf is not None:  # candidates from both signals: MF's nearest ∪ item-item's top C
+            top = _top_indices(np.where(el, icf, -np.inf), c)
+            cols = np.union1d(cols, top[el[top]])
+            icf = icf[cols]
         mf = ctx.item_factors[cols] @ u
-        return cls(mf, _mf_stats(ctx, 1, u, side), None, None, cols, batch.eligible[0][cols])
+        return cls(mf, _mf_stats(ctx, 1, u, side), icf, st_icf, cols, el[cols])
 
-    def z_ease(self, at=slice(None)) -> np.ndarray:
-        if self.ease is None:
+    def z_icf(self, at=slice(None)) -> np.ndarray:
+        if self.icf is None:
             return np.zeros(len(self.mf[at]), np.float32)
-        return _z(self.ease[at], self.st_ease)
+        return _z(self.icf[at], self.st_icf)
 
     def z_mf(self, at=slice(None)) -> np.ndarray:
         return _z(self.mf[at], self.st_mf)
 
-    def ease_at(self, at) -> np.ndarray:
-        return self.ease[at] if self.ease is not None else np.zeros(len(at), np.float32)
+    def icf_at(self, at) -> np.ndarray:
+        return self.icf[at] if self.icf is not None else np.zeros(len(at), np.float32)
 
 
 def _select(sc: _Scores, c: int) -> tuple[np.ndarray, np.ndarray]:
-    """The top-``c`` scored columns by the candidate score z_ease + z_mf, best first, padded
+    """The top-``c`` scored columns by the candidate score z_icf + z_mf, best first, padded
     to ``c`` (column 0, score -inf): (columns, candidate scores)."""
-    # without EASE the score is z_mf alone, a monotone transform of mf: select by mf itself
-    key = sc.mf if sc.ease is None else sc.z_ease() + sc.z_mf()
+    # without item-item weights the score is z_mf alone, monotone in mf: select by mf itself
+    key = sc.mf if sc.icf is None else sc.z_icf() + sc.z_mf()
     key = np.where(sc.el, key, -np.inf).astype(np.float32)
     part = _top_indices(key, c)
-    ps = np.where(np.isfinite(key[part]), sc.z_ease(part) + sc.z_mf(part), -np.inf)
+    ps = np.where(np.isfinite(key[part]), sc.z_icf(part) + sc.z_mf(part), -np.inf)
     ps = ps.astype(np.float32)
     order = np.argsort(-ps, kind="stable")
     local, cscore = part[order], ps[order]
@@ -448,8 +468,8 @@ def _build_one(ctx, batch, with_features, pool, full_rows, user_stats=None):
         # the history side first, while the rows the fold-in just read are still in cache
         us = _UserStats.of(ctx, batch, side, items) if with_features else None
         st_mf = None
-    sc = _Scores.of(ctx, batch, items, side, pool, st_mf)
     c = min(ctx.n_candidates, ctx.n_items)
+    sc = _Scores.of(ctx, batch, items, side, pool, st_mf, c)
     local, cscore = _select(sc, c)
     valid = np.isfinite(cscore)
     cands = local if sc.cols is None else sc.cols[local]
@@ -519,9 +539,9 @@ def _features_one(ctx, batch, sc: _Scores, us: _UserStats, at, cscore) -> np.nda
     valid = np.isfinite(cscore)
     safe = at if sc.cols is None else sc.cols[at]  # item ids
     th = np.asarray(batch.time_hist[0], np.float32)
-    ce, cm, pop = sc.ease_at(at), sc.mf[at], ctx.pop_std[safe]
+    ce, cm, pop = sc.icf_at(at), sc.mf[at], ctx.pop_std[safe]
     raw = [ce, cm, pop, _log_time(ctx.item_time_t[safe] @ th)]
-    stats = [sc.st_ease or (0.0, 1.0), sc.st_mf, us.st_pop, us.st_time]
+    stats = [sc.st_icf or (0.0, 1.0), sc.st_mf, us.st_pop, us.st_time]
     ranked = [ce, cm, cscore]
     if ctx.item_factors2 is not None:
         cm2 = ctx.item_factors2[safe] @ batch.user_vectors2[0]
@@ -529,7 +549,7 @@ def _features_one(ctx, batch, sc: _Scores, us: _UserStats, at, cscore) -> np.nda
         stats.append(us.st_mf2)
         ranked.append(cm2)
     mean, std = np.array(stats, np.float64).T[:, :, None]
-    z = ((np.stack(raw) - mean) / std).astype(np.float32)  # z_ease, z_mf, z_pop, tpop[, z_mf2]
+    z = ((np.stack(raw) - mean) / std).astype(np.float32)  # z_icf, z_mf, z_pop, tpop[, z_mf2]
     r = _rank_feature(np.where(valid, np.stack(ranked), np.float32(-1e9)), c)
     cols = [z[0], z[1], ce, cm, r[0], r[1], r[2], pop, z[2], z[3], z[3] - z[2],
             np.full(c, np.log1p(us.hist_n)), np.full(c, us.u_pop),
@@ -549,10 +569,10 @@ def _affinity(ctx, profile: np.ndarray | None, safe: np.ndarray) -> np.ndarray:
 
 
 def _full_rows(ctx, sc: _Scores) -> dict[str, np.ndarray]:
-    """One user's ease / mf / blend rows over the catalogue, -inf where not eligible (or,
+    """One user's itemcf / mf / blend rows over the catalogue, -inf where not eligible (or,
     with a pool, outside it)."""
-    ease = sc.ease if sc.ease is not None else np.zeros_like(sc.mf)
-    rows = {"ease": ease, "mf": sc.mf, "blend": sc.z_ease() + sc.z_mf()}
+    icf = sc.icf if sc.icf is not None else np.zeros_like(sc.mf)
+    rows = {"itemcf": icf, "mf": sc.mf, "blend": sc.z_icf() + sc.z_mf()}
     out = {}
     for name, row in rows.items():
         full = np.full((1, ctx.n_items), -np.inf, np.float32)

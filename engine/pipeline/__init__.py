@@ -1,17 +1,19 @@
-"""Training pipeline: split → EASE / MF (tuned on validation) → deep fusion → compression →
-ONNX → gate → refit on all data → (ANN index) → bundle.
+"""Training pipeline: split → item-item CF (EASE or RP3β) / MF (tuned on validation) → deep
+fusion → compression → ONNX → gate → refit on all data → (ANN index) → bundle.
 
 Protocol (no test data is ever seen here): the interactions given to :func:`train_bundle` are
 split per item (the MS Recommenders procedure, seed 42) into an inner-train part and a
 validation part. CF models are tuned inner → validation. The fusion network learns to rerank
-the inner models' candidates against the validation items of 85% of the validation users
-(early stopping on the other 15% — the "gate users"); on those gate users every servable model
-(popularity, EASE, MF, EASE+MF blend, fusion float/int8) is compared and the winner is served.
-Finally EASE and MF are refit on all interactions with the chosen hyperparameters (MF rotated
-onto the inner model's axes by orthogonal Procrustes, so the fusion network reads them).
+the inner models' candidates against the validation items of 75% of the validation users
+(early stopping on the other 25% — the "gate users"); on those gate users every servable model
+(popularity, item-item, MF, item-item+MF blend, fusion float/int8) is compared: the best
+single model is served unless the fusion beats it per user by a significant margin.
+Finally item-item and MF are refit on all interactions with the chosen hyperparameters (MF
+rotated onto the inner model's axes by orthogonal Procrustes, so the fusion network reads them).
+The work done is fixed by the configuration; the clock is a safety stop only (``clock``).
 
 Modules: ``config`` (TrainConfig), ``splits`` (validation re-splits, time histograms),
-``clock`` (time budget), ``tuning`` (EASE / MF search), ``fusion_data`` (labelled candidate
+``clock`` (safety stop), ``tuning`` (item-item / MF search), ``fusion_data`` (labelled candidate
 lists), ``compression`` (fusion training, pruning, ONNX, int8), ``gate`` (model comparison),
 ``selection`` (all of validation), ``refit`` (refit on all data, ANN index),
 ``bundle_writer`` (arrays + manifest).
@@ -24,7 +26,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from engine.cf import EASE_MAX_ITEMS, popularity
+from engine.cf import popularity
 from engine.data import DataError, InteractionData
 from engine.features import FeatureMatrix, align_features
 from engine.pipeline.bundle_writer import write_trained_bundle
@@ -34,6 +36,7 @@ from engine.pipeline.gate import rerank_topk
 from engine.pipeline.refit import build_ann_file, refit_all
 from engine.pipeline.selection import select_models
 from engine.pipeline.splits import _split, _time_edges, time_histograms
+from engine.pipeline.tuning import item_item_kind
 
 __all__ = ["TrainConfig", "train_bundle", "time_histograms", "rerank_topk", "ENGINE_VERSION", "K"]
 
@@ -76,25 +79,25 @@ def train_bundle(
     user_f, user_names = align_features(user_features, data.user_ids)
     edges = _time_edges(data.timestamps, cfg.time_bins)
     split = _split(data, cfg)
-    use_ease = data.n_items <= EASE_MAX_ITEMS
+    item_kind = item_item_kind(data.n_items, cfg)
     clock.done("split")
 
     onnx_files: dict[str, str] = {}
     tmpdir = tempfile.mkdtemp(prefix="m6rec-fusion-")
     sel = select_models(
-        data, split, cfg, clock, use_ease, item_f, user_f, edges, tmpdir, onnx_files
+        data, split, cfg, clock, item_kind, item_f, user_f, edges, tmpdir, onnx_files
     )
     clock.report("refit", 0.0)
 
     # ---- refit on all data with the chosen hyperparameters
-    full_mf, rotation, full_ease, ut, it = refit_all(data, x_all, w_all, sel, cfg, use_ease, edges)
+    full_mf, rotation, full_ii, ut, it = refit_all(data, x_all, w_all, sel, cfg, edges)
     clock.done("refit")
     ann_info = build_ann_file(full_mf, data.n_items, cfg, clock, tmpdir, onnx_files)
     clock.report("bundle", 0.0)
     manifest = write_trained_bundle(
-        out_dir, data, cfg, sel, clock, full_mf=full_mf, full_ease=full_ease, rotation=rotation,
+        out_dir, data, cfg, sel, clock, full_mf=full_mf, full_ii=full_ii, rotation=rotation,
         pop=pop, w_all=w_all, ut=ut, it=it, edges=edges, item_f=item_f, user_f=user_f,
-        item_names=item_names, user_names=user_names, split=split, use_ease=use_ease,
+        item_names=item_names, user_names=user_names, split=split,
         ann_info=ann_info, onnx_files=onnx_files,
     )  # fmt: skip
     shutil.rmtree(tmpdir, ignore_errors=True)

@@ -15,13 +15,13 @@ from engine.scoring import BASE_FEATURES, SECOND_MF_FEATURES
 
 
 def write_trained_bundle(
-    out_dir, data, cfg: TrainConfig, sel: Selection, clock: _Clock, *, full_mf, full_ease,
+    out_dir, data, cfg: TrainConfig, sel: Selection, clock: _Clock, *, full_mf, full_ii,
     rotation, pop, w_all, ut, it, edges, item_f, user_f, item_names, user_names, split,
-    use_ease, ann_info, onnx_files,
+    ann_info, onnx_files,
 ) -> dict:  # fmt: skip
     """Assemble the arrays and the manifest and write the bundle; returns the manifest."""
     metrics_val, gate_info, tuning = sel.metrics_val, sel.gate_info, sel.tuning
-    ease_lam, mf_hp, served, fusion_info = sel.ease_lam, sel.mf_hp, sel.served, sel.fusion_info
+    mf_hp, served, fusion_info = sel.mf_hp, sel.served, sel.fusion_info
     nf = full_mf.item_factors.shape[1] if cfg.fusion_features == "full" else 0
     side = cfg.fusion_features in ("side", "full")
     feature_names = (
@@ -44,11 +44,12 @@ def write_trained_bundle(
         "time_edges": edges.astype(np.int64),
         "item_features": item_f,
         "user_features": user_f,
+        "item_nbr_indptr": full_ii.indptr.astype(np.int64),
+        "item_nbr_indices": full_ii.indices.astype(np.int32),
+        "item_nbr_weights": full_ii.data.astype(np.float32),
     }
     if data.user_rows is not None:
         arrays["user_rows"] = data.user_rows
-    if full_ease is not None:
-        arrays["ease"] = full_ease
     if full_mf.second is not None:
         arrays["user_factors2"] = full_mf.second.user_factors.astype(np.float32)
         arrays["item_factors2"] = full_mf.second.item_factors.astype(np.float32)
@@ -56,10 +57,10 @@ def write_trained_bundle(
     manifest = {
         "engine_version": ENGINE_VERSION,
         "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "stages": ["split", "ease", "mf", "fusion", "compression", "onnx", "gate", "refit"],
+        "stages": ["split", "itemcf", "mf", "fusion", "compression", "onnx", "gate", "refit"],
         "served_model": served,
         "hyperparameters": {
-            "ease_lambda": ease_lam if use_ease else None,
+            "item_item": {"kind": sel.item_kind, "param": sel.item_param},
             "mf": {**mf_hp, "kind": cfg.mf_kind, "iterations": cfg.mf_iterations},
             "mf_second_factors": (
                 int(full_mf.second.item_factors.shape[1]) if full_mf.second is not None else None
@@ -72,7 +73,16 @@ def write_trained_bundle(
         },
         "config": _jsonable(asdict(cfg)),
         "tuning": tuning,
-        "fusion": {k: v for k, v in fusion_info.items() if k not in ("val_metrics",)},
+        "fusion": {k: v for k, v in fusion_info.items() if k not in ("val_metrics", "gate_scores")},
+        "item_item": {
+            "kind": sel.item_kind,
+            "model": "EASE (exact, float32 Cholesky)" if sel.item_kind == "ease" else "RP3β",
+            "param": {"lambda" if sel.item_kind == "ease" else "beta": sel.item_param},
+            **({"alpha": cfg.rp3b_alpha} if sel.item_kind == "rp3b" else {}),
+            "neighbours_per_item": int(np.diff(full_ii.indptr).max(initial=0)),
+            "nnz": int(full_ii.nnz),
+        },
+        "budget": clock.budget_info(),
         "features": {"names": feature_names, "item": item_names, "user": user_names},
         "data": {
             **data.counts(),

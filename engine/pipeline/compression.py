@@ -37,12 +37,14 @@ def _train_and_compress(cfg, clock, fb, labels, gb, gate_metrics, tmpdir, onnx_f
         patience=cfg.fusion_patience,
         batch_users=cfg.fusion_batch_users,
         seed=cfg.seed,
-        deadline=clock.deadline(0.75),
+        deadline=clock.deadline(0.75),  # safety stop only (see TrainConfig.time_budget_s)
         min_epochs=cfg.fusion_min_epochs,
         progress=lambda ep, sc: clock.report("fusion", ep / cfg.fusion_epochs),
         loss=loss,
     )
     train_s = time.time() - t0
+    if res.cut_short:
+        clock.note_cut_short("fusion")
     clock.done("fusion")
     clock.report("compression", 0.0)
     float_path = os.path.join(tmpdir, "fusion_float.onnx")
@@ -109,6 +111,9 @@ def _train_and_compress(cfg, clock, fb, labels, gb, gate_metrics, tmpdir, onnx_f
         "sizes": sizes,
         "int8_vs_float_size": round(sizes["int8_bytes"] / sizes["float_bytes"], 4),
         "int8_vs_pruned_float_size": round(sizes["int8_bytes"] / sizes["pruned_float_bytes"], 4),
+        # the served file's scores for the gate users (the gate's paired test); not in the
+        # manifest
+        "gate_scores": int8_scores if int8_ok else float_scores,
         "val_metrics": {
             "fusion_float": gate_metrics(float_scores),
             "fusion_int8": gate_metrics(int8_scores),

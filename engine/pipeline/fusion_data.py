@@ -6,16 +6,18 @@ import numpy as np
 import scipy.sparse as sp
 
 from engine.cf import popularity
+from engine.metrics import topk_from_scores
 from engine.mf import MFModel
+from engine.pipeline.config import K
 from engine.pipeline.splits import time_histograms
 from engine.scoring import ScoringContext, UserBatch, build_features
 
 
-def _context(inner, mf, ease, item_f, user_f, edges, cfg) -> tuple[ScoringContext, np.ndarray]:
+def _context(inner, mf, item_item, item_f, user_f, edges, cfg) -> tuple[ScoringContext, np.ndarray]:
     ut, it = time_histograms(inner, edges)
     ctx = ScoringContext(
         item_factors=mf.item_factors,
-        ease=ease,
+        item_item=item_item,
         item_factors2=mf.second.item_factors if mf.second is not None else None,
         pop_log=np.log1p(popularity(inner.csr(binary=True))),
         item_time=it,
@@ -27,13 +29,39 @@ def _context(inner, mf, ease, item_f, user_f, edges, cfg) -> tuple[ScoringContex
     return ctx, ut
 
 
+# users per build_features call: bounds its (users × items) dense arrays at any catalogue size
+CHUNK_CELLS = 4_000_000
+
+
+def _features(ctx, users, x_bin, mf, ut, user_f, pop=None) -> dict:
+    """build_features for ``users``, a chunk of users at a time: ``features`` (n, C, D) and
+    ``candidates`` (n, C); with ``pop`` (the split's popularity) also each single model's top-K
+    lists (``top``: popularity, mf, itemcf, blend → (n, K)), which is what the gate needs of
+    the full score rows, so that no (all users × items) array is ever held."""
+    step = max(1, CHUNK_CELLS // max(ctx.n_items, 1))
+    feats, cands, top = [], [], {}
+    for s in range(0, len(users), step):
+        batch = _batch(users[s : s + step], x_bin, mf, ut, user_f)
+        fb = build_features(ctx, batch, full_rows=pop is not None)
+        feats.append(fb["features"])
+        cands.append(fb["candidates"])
+        if pop is not None:
+            rows = {"popularity": np.where(fb["mf"] > -np.inf, pop[None, :], -np.inf)}
+            rows.update((k, fb[k]) for k in ("mf", "itemcf", "blend"))
+            for name, row in rows.items():
+                top.setdefault(name, []).append(topk_from_scores(row, K))
+    out = {"features": np.concatenate(feats), "candidates": np.concatenate(cands)}
+    out["top"] = {k: np.concatenate(v) for k, v in top.items()}
+    return out
+
+
 def _labelled(ctx, split, users, mf, ut, user_f, feedback="implicit"):
     """(features (n, C, D), candidates (n, C), labels (n, C)) for ``users`` of a split.
 
     Labels are 1 for the user's held-out items (``feedback="implicit"``), or the user's raw
     value (rating) for them (``"explicit"``); 0 for the other candidates and padding.
     """
-    fb = build_features(ctx, _batch(users, split.x_inner, mf, ut, user_f))
+    fb = _features(ctx, users, split.x_inner, mf, ut, user_f)
     cands = fb["candidates"]
     truth = split.val.value_csr() if feedback == "explicit" else split.truth
     labels = np.asarray(truth[users[:, None], np.maximum(cands, 0)].todense())

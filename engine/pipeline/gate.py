@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.cf import popularity
-from engine.metrics import ranking_metrics, topk_from_scores
+from engine.metrics import ranking_metrics
 from engine.pipeline.config import K
 from engine.pipeline.splits import _Split
 
@@ -23,26 +22,21 @@ class _GateSet:
     Metrics are averaged over the re-splits, weighted by the number of evaluated users.
     """
 
-    def __init__(self, use_ease: bool):
-        self.use_ease = use_ease
+    def __init__(self):
         self.parts: list[dict] = []
 
     def add(self, gb: dict, split: _Split, users: np.ndarray) -> None:
+        """``gb``: :func:`fusion_data._features` of ``users`` (with each model's ``top``)."""
         if len(users) == 0:
             return
-        pop_in = popularity(split.x_inner)
-        rows = {
-            "popularity": np.where(gb["mf"] > -np.inf, pop_in[None, :], -np.inf),
-            "mf": gb["mf"],
-        }
-        if self.use_ease:
-            rows["ease"], rows["blend"] = gb["ease"], gb["blend"]
         metrics = {
-            k: ranking_metrics(topk_from_scores(v, K), split.truth, users, K)
-            for k, v in rows.items()
+            k: ranking_metrics(top, split.truth, users, K, per_user=True)
+            for k, top in gb["top"].items()
         }
+        per_user = {k: (m.pop("ndcg_per_user"), m.pop("evaluated")) for k, m in metrics.items()}
         self.parts.append({"features": gb.get("features"), "candidates": gb["candidates"],
-                           "truth": split.truth, "users": users, "metrics": metrics})  # fmt: skip
+                           "truth": split.truth, "users": users, "metrics": metrics,
+                           "per_user": per_user})  # fmt: skip
 
     @staticmethod
     def _average(dicts: list[dict]) -> dict:
@@ -62,6 +56,26 @@ class _GateSet:
 
     def features(self) -> np.ndarray:
         return np.concatenate([p["features"] for p in self.parts])
+
+    def paired_gain(self, scores: np.ndarray, baseline: str) -> dict:
+        """Per-user nDCG@10 gain of the reranking given ``scores`` (rows as
+        :meth:`features`) over the single model ``baseline``: each gate user's gain averaged
+        over the re-splits that evaluated them, then mean and standard error over users."""
+        total: dict[int, list[float]] = {}
+        start = 0
+        for p in self.parts:
+            n = len(p["users"])
+            top = rerank_topk(p["candidates"], scores[start : start + n])
+            m = ranking_metrics(top, p["truth"], p["users"], K, per_user=True)
+            base, base_users = p["per_user"][baseline]
+            assert np.array_equal(base_users, m["evaluated"])
+            for u, g in zip(m["evaluated"].tolist(), m["ndcg_per_user"] - base, strict=True):
+                total.setdefault(u, []).append(g)
+            start += n
+        gains = np.array([np.mean(v) for v in total.values()])
+        n = len(gains)
+        se = float(gains.std(ddof=1) / np.sqrt(n)) if n > 1 else float("inf")
+        return {"mean": float(gains.mean()) if n else 0.0, "se": se, "users": n}
 
     def fusion_metrics(self, scores: np.ndarray) -> dict:
         """Metrics of a reranking given scores for :meth:`features` (rows in the same order)."""

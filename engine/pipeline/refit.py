@@ -7,18 +7,17 @@ import os
 import time
 
 from engine.ann import ANN_FILE, build_index
-from engine.cf import ease_fit
 from engine.mf import MFModel, procrustes_align
 from engine.pipeline.clock import _Clock
 from engine.pipeline.config import TrainConfig
 from engine.pipeline.selection import Selection
 from engine.pipeline.splits import time_histograms
-from engine.pipeline.tuning import _fit_mf, _fit_mf_pair, _rotated
+from engine.pipeline.tuning import _fit_mf, _fit_mf_pair, _rotated, fit_item_item_cfg
 
 
-def refit_all(data, x_all, w_all, sel: Selection, cfg: TrainConfig, use_ease: bool, edges):
+def refit_all(data, x_all, w_all, sel: Selection, cfg: TrainConfig, edges):
     """(MF on all data rotated onto the inner model's axes, Procrustes rotation or None,
-    EASE on all data or None, user_time, item_time)."""
+    the item-item weights on all data, user_time, item_time)."""
     full_mf = (
         _fit_mf_pair(w_all, sel.mf_hp, cfg)
         if sel.fusion_info.get("trained")
@@ -28,9 +27,9 @@ def refit_all(data, x_all, w_all, sel: Selection, cfg: TrainConfig, use_ease: bo
     if sel.inner_mf is not None and sel.inner_mf.item_factors.shape == full_mf.item_factors.shape:
         rotation = procrustes_align(full_mf.item_factors, sel.inner_mf.item_factors)
         full_mf = _rotated(full_mf, rotation)
-    full_ease = ease_fit(x_all, sel.ease_lam) if use_ease else None
+    full_ii = fit_item_item_cfg(x_all, sel.item_kind, sel.item_param, cfg)
     ut, it = time_histograms(data, edges)
-    return full_mf, rotation, full_ease, ut, it
+    return full_mf, rotation, full_ii, ut, it
 
 
 def build_ann_file(
@@ -53,7 +52,7 @@ def build_ann_file(
             ef_construction=cfg.ann_ef_construction,
             ef_search=cfg.ann_ef_search,
             seed=cfg.seed,
-            num_threads=cfg.num_threads,
+            num_threads=1,  # hnswlib's multithreaded inserts are not reproducible
         )
         ann_path = os.path.join(tmpdir, ANN_FILE)
         ann.index.save_index(ann_path)

@@ -1,11 +1,12 @@
-"""EASE λ and MF hyperparameters tuned inner split → validation; MF fitting helpers."""
+"""Item-item (EASE λ / RP3β β) and MF hyperparameters tuned inner split → validation; MF
+fitting helpers."""
 
 from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
 
-from engine.cf import ease_fit
+from engine.itemitem import fit_item_item, neighbour_count
 from engine.metrics import ranking_metrics, topk_from_scores
 from engine.mf import MFModel, confidence, fit_mf
 from engine.pipeline.clock import _Clock
@@ -24,20 +25,40 @@ def _masked(scores: np.ndarray, seen: sp.csr_matrix) -> np.ndarray:
     return s
 
 
-def _tune_ease(s: _Split, cfg: TrainConfig, clock: _Clock) -> tuple[float, np.ndarray, dict]:
-    """Best λ on validation, its inner-split EASE matrix, and every trial's nDCG@10."""
+def item_item_kind(n_items: int, cfg: TrainConfig) -> str:
+    """ "ease" (exact, dense while fitting) up to ``cfg.ease_max_items`` items, else "rp3b"."""
+    return "ease" if n_items <= cfg.ease_max_items else "rp3b"
+
+
+def item_item_grid(kind: str, cfg: TrainConfig) -> tuple[float, ...]:
+    """The values tried for ``kind``'s parameter (EASE: λ; RP3β: β)."""
+    return tuple(cfg.ease_lambdas if kind == "ease" else cfg.rp3b_betas)
+
+
+def fit_item_item_cfg(x: sp.csr_matrix, kind: str, param: float, cfg: TrainConfig):
+    """Sparse item-item weights of ``kind`` with the configured neighbour budget."""
+    n = neighbour_count(
+        x.shape[1], max_nnz=cfg.itemcf_max_nnz, min_neighbours=cfg.itemcf_min_neighbours
+    )
+    return fit_item_item(x, kind=kind, param=param, n_neighbours=n, rp3b_alpha=cfg.rp3b_alpha)
+
+
+def _tune_item_item(s: _Split, kind: str, cfg: TrainConfig, clock: _Clock):
+    """Best parameter of the item-item model on validation (scored as served: sparse), its
+    inner-split weights, and every trial's nDCG@10."""
     results = {}
-    best = (-1.0, cfg.ease_lambdas[0], None)
+    best = (-1.0, None, None)
     hist = s.x_inner[s.val_users]
-    for j, lam in enumerate(cfg.ease_lambdas):
-        if j > 0 and clock.time_spent_frac() > 0.2:
+    grid = item_item_grid(kind, cfg)
+    for j, param in enumerate(grid):
+        if j > 0 and clock.over(0.2, "tune:itemcf"):
             break
-        b = ease_fit(s.x_inner, lam)
-        nd = _ndcg_full(_masked(hist @ b, hist), s.truth, s.val_users)
-        results[str(lam)] = round(nd, 5)
+        w = fit_item_item_cfg(s.x_inner, kind, param, cfg)
+        nd = _ndcg_full(_masked((hist @ w).toarray(), hist), s.truth, s.val_users)
+        results[str(param)] = round(nd, 5)
         if nd > best[0]:
-            best = (nd, lam, b)
-        clock.report("tune:ease", (j + 1) / len(cfg.ease_lambdas))
+            best = (nd, param, w)
+        clock.report("tune:itemcf", (j + 1) / len(grid))
     return best[1], best[2], results
 
 
@@ -93,7 +114,7 @@ def _tune_mf(s: _Split, cfg: TrainConfig, clock: _Clock) -> tuple[dict, float, l
     hist = s.x_inner[s.val_users]
     grid = _mf_grid(cfg)[: cfg.mf_max_trials]
     for j, hp in enumerate(grid):
-        if j > 0 and clock.time_spent_frac() > 0.3:
+        if j > 0 and clock.over(0.3, "tune:mf"):
             break
         m = _fit_mf(s.w_inner, hp, cfg)
         sc = m.user_factors[s.val_users] @ m.item_factors.T

@@ -51,9 +51,19 @@ def planted(n_users=120, n_items=120, n_groups=4, per_user=12, noise=0.1, seed=0
     return data, ug, ig, feats
 
 
+ITEM_NBR_ARRAYS = ("item_nbr_indptr", "item_nbr_indices", "item_nbr_weights")
+
+
+def drop_item_item(arrays: dict) -> dict:
+    """A bundle's arrays without the item-item weights (the MF-only scoring paths)."""
+    for name in ITEM_NBR_ARRAYS:
+        arrays.pop(name, None)
+    return arrays
+
+
 def tiny_config(**kw) -> TrainConfig:
     base = dict(
-        time_budget_s=30.0,
+        time_budget_s=600.0,  # a safety stop only; these trainings take seconds
         ease_lambdas=(10.0, 50.0),
         mf_factors=(8,),
         mf_regularization=(0.1,),

@@ -116,7 +116,6 @@ def test_pool_features_equal_exact_features(trained_bundle):
     """With the pool holding every eligible item, the pool path gives the exact features."""
     out, _, _ = trained_bundle
     manifest, arrays = read_bundle(out)
-    arrays.pop("ease", None)
     rec = Recommender(manifest, arrays, out, ann_threshold=10**9)
     ctx = rec.ctx
     for uid in ("u0", "u5", "u17"):
@@ -136,7 +135,6 @@ def test_fusion_through_ann_matches_exact(trained_bundle, monkeypatch):
     out, manifest, _ = trained_bundle
     model = manifest["fusion"]["served_file"]  # the fusion, whichever model the gate chose
     _, arrays = read_bundle(out)
-    arrays.pop("ease", None)
     monkeypatch.setattr(recmod, "ANN_EXACT_BELOW", 0)
     monkeypatch.setattr(recmod, "ANN_MIN_RATIO", 1)
     exact = Recommender(manifest, arrays, out, model=model, ann_threshold=10**9)
@@ -165,7 +163,7 @@ def test_train_time_index_saved_verified_and_thresholded(planted_data, trained_b
     assert m["ann"]["index"] == ANN_FILE and ANN_FILE in m["files"] and "ann" in m["stages"]
     assert Recommender.load(out, model="mf").uses_ann
     assert not Recommender.load(out, model="mf", ann_threshold=10**6).uses_ann  # override
-    if m["served_model"] in ("ease", "blend", "popularity"):
+    if m["served_model"] in ("itemcf", "blend", "popularity"):
         assert not Recommender.load(out).uses_ann  # those models always score exactly
     raw = bytearray((out / ANN_FILE).read_bytes())
     raw[len(raw) // 2] ^= 0xFF

@@ -114,7 +114,7 @@ def test_explicit_pipeline_trains_mse_fusion_and_records_it(explicit_bundle, pla
     assert on_disk["hyperparameters"]["feedback"] == "explicit"
     assert on_disk["config"]["feedback"] == "explicit"
     # the gate still compares it with the other models and serves the winner
-    assert {"fusion_float", "ease", "mf"} <= set(on_disk["gate"]["compared_ndcg@10"])
+    assert {"fusion_float", "itemcf", "mf"} <= set(on_disk["gate"]["compared_ndcg@10"])
     assert on_disk["served_model"] == on_disk["gate"]["served"]
     # the MSE fusion (as served from the bundle, int8 ONNX) recovers the planted groups
     rec = Recommender.load(out, model="fusion_int8")

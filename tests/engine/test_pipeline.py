@@ -47,7 +47,13 @@ def test_manifest_records_stages_metrics_and_compression(trained_bundle):
     assert val["ndcg@10"] is not None and 0 <= val["ndcg@10"] <= 1
     assert val["model"] == manifest["served_model"]
     assert manifest["gate"]["served"] == manifest["served_model"]
-    assert {"ease", "mf", "popularity"} <= set(val["by_model"])
+    assert {"itemcf", "mf", "blend", "popularity"} <= set(val["by_model"])
+    ii = manifest["item_item"]
+    assert ii["kind"] == "ease" and ii["nnz"] > 0
+    assert {"item_nbr_indptr.npy", "item_nbr_indices.npy", "item_nbr_weights.npy"} <= set(
+        manifest["files"]
+    )
+    assert manifest["budget"]["cap_hit"] is False
     fz = manifest["fusion"]
     assert fz["trained"] is True
     # (this tiny net is too small for int8 to pay off; ml-100k sizes are in the bench)
@@ -117,7 +123,7 @@ def test_fold_in_recommendations_match_the_trained_user(trained_bundle, planted_
     assert np.mean(overlaps) >= 0.7, np.mean(overlaps)
 
 
-@pytest.mark.parametrize("model", ["ease", "mf", "blend", "popularity", "fusion_float"])
+@pytest.mark.parametrize("model", ["itemcf", "mf", "blend", "popularity", "fusion_float"])
 def test_every_servable_model_loads_and_recommends(trained_bundle, planted_data, model):
     out, _, _ = trained_bundle
     rec = Recommender.load(out, model=model)
@@ -130,7 +136,7 @@ def test_degenerate_inputs(tmp_path):
     d = InteractionData.from_arrays(["u"] * 4, ["a", "b", "c", "d"])
     m = train_bundle(d, tmp_path / "one_user", config=cfg)
     rec = Recommender.load(tmp_path / "one_user")
-    assert m["served_model"] in ("ease", "mf", "blend", "popularity")
+    assert m["served_model"] in ("itemcf", "mf", "blend", "popularity")
     assert rec.recommend("u", k=3) == []  # everything seen
     assert len(rec.recommend("x", k=3)) == 3
     # one item: a clear error
@@ -181,15 +187,17 @@ def test_batch_features_equal_single_user_features(trained_bundle, planted_data)
         np.testing.assert_allclose(one["features"][0], many["features"][j], rtol=1e-4, atol=1e-4)
 
 
-def test_large_catalogue_path_without_ease(tmp_path, planted_data, monkeypatch):
-    """Above EASE_MAX_ITEMS the pipeline runs on MF alone (fusion included) and still serves."""
-    import engine.pipeline as pipeline
-
+def test_large_catalogue_path_uses_rp3b(tmp_path, planted_data):
+    """Above ``ease_max_items`` the item-item signal comes from RP3β (sparse, any size): it is
+    tuned, gated, stored as top-N neighbours and served."""
     data, ug, ig, feats = planted_data
-    monkeypatch.setattr(pipeline, "EASE_MAX_ITEMS", 10)
-    manifest = train_bundle(data, tmp_path / "b", item_features=feats, config=tiny_config())
-    assert manifest["hyperparameters"]["ease_lambda"] is None
-    assert "ease" not in manifest["metrics"]["validation"]["by_model"]
+    cfg = tiny_config(ease_max_items=10, itemcf_max_nnz=10 * data.n_items, itemcf_min_neighbours=5)
+    manifest = train_bundle(data, tmp_path / "b", item_features=feats, config=cfg)
+    ii = manifest["item_item"]
+    assert ii["kind"] == "rp3b" and 0 < ii["neighbours_per_item"] <= 10
+    assert manifest["tuning"]["item_item"]["kind"] == "rp3b"
+    assert set(manifest["tuning"]["item_item"]["trials"]) == {str(b) for b in cfg.rp3b_betas}
+    assert "itemcf" in manifest["metrics"]["validation"]["by_model"]
     assert "ease.npy" not in manifest["files"]
     rec = Recommender.load(tmp_path / "b")
     recs = {u: rec.recommend(data.user_ids[u], k=5) for u in range(data.n_users)}

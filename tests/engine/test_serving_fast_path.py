@@ -12,6 +12,8 @@ from engine.mf import fold_in
 from engine.recommender import Recommender
 from engine.scoring import UserBatch, _Side, _top_indices, build_features
 
+from .conftest import drop_item_item
+
 USERS = ("u0", "u3", "u5", "u17", "u42", "u77")
 
 
@@ -48,11 +50,11 @@ def reference_build_features(
     return {k: v[:1] for k, v in out.items()}
 
 
-def _recommender(bundle, *, ease: bool, model=None):
+def _recommender(bundle, *, itemcf: bool, model=None):
     out, manifest, _ = bundle
     manifest, arrays = read_bundle(out)
-    if not ease:
-        arrays.pop("ease", None)
+    if not itemcf:
+        drop_item_item(arrays)
     model = model or manifest["fusion"]["served_file"]
     return Recommender(manifest, arrays, out, model=model, ann_threshold=10**9)
 
@@ -85,12 +87,12 @@ def _stack(batches):
     )
 
 
-@pytest.mark.parametrize("ease", [True, False])
+@pytest.mark.parametrize("itemcf", [True, False])
 @pytest.mark.parametrize("case", ["plain", "exclude", "allowed"])
-def test_single_user_features_equal_batch_features(trained_bundle, ease, case):
-    rec = _recommender(trained_bundle, ease=ease)
+def test_single_user_features_equal_batch_features(trained_bundle, itemcf, case):
+    rec = _recommender(trained_bundle, itemcf=itemcf)
     ctx = rec.ctx
-    assert (ctx.ease is not None) == ease
+    assert (ctx.item_item is not None) == itemcf
     singles = []
     for uid in USERS:
         items, w, elig, _, _ = _user_case(rec, uid, case)
@@ -103,7 +105,7 @@ def test_single_user_features_equal_batch_features(trained_bundle, ease, case):
         np.testing.assert_allclose(
             one["features"][0], many["features"][j], rtol=1e-4, atol=1e-4, err_msg=uid
         )
-        for row in ("ease", "mf", "blend"):
+        for row in ("itemcf", "mf", "blend"):
             np.testing.assert_allclose(one[row][0], many[row][j], rtol=1e-4, atol=1e-5)
         # the same without history_items (the row is scanned) and without the full rows
         one_batch.history_items = None
@@ -113,7 +115,7 @@ def test_single_user_features_equal_batch_features(trained_bundle, ease, case):
 
 
 def test_pool_path_equals_the_exact_single_user_path(trained_bundle):
-    rec = _recommender(trained_bundle, ease=False)
+    rec = _recommender(trained_bundle, itemcf=False)
     for uid in USERS:
         items, w, elig, _, _ = _user_case(rec, uid, "exclude")
         b = rec._batch(uid, items, w, True, elig)
@@ -125,10 +127,10 @@ def test_pool_path_equals_the_exact_single_user_path(trained_bundle):
         np.testing.assert_allclose(exact["features"], ref["features"], rtol=1e-4, atol=1e-4)
 
 
-@pytest.mark.parametrize("ease", [True, False])
-def test_recommend_matches_the_previous_implementation(trained_bundle, monkeypatch, ease):
-    fast = _recommender(trained_bundle, ease=ease)
-    slow = _recommender(trained_bundle, ease=ease)
+@pytest.mark.parametrize("itemcf", [True, False])
+def test_recommend_matches_the_previous_implementation(trained_bundle, monkeypatch, itemcf):
+    fast = _recommender(trained_bundle, itemcf=itemcf)
+    slow = _recommender(trained_bundle, itemcf=itemcf)
     cases = []
     for uid in USERS + ("u8", "u9", "u10", "u11"):
         for case in ("plain", "exclude", "allowed"):
@@ -152,7 +154,7 @@ def test_recommend_matches_the_previous_implementation(trained_bundle, monkeypat
 
 
 def test_the_training_history_keeps_the_trained_vector(trained_bundle, monkeypatch):
-    rec = _recommender(trained_bundle, ease=False)
+    rec = _recommender(trained_bundle, itemcf=False)
     solves = []
     monkeypatch.setattr(recmod, "fold_in", lambda *a, **kw: solves.append(1) or fold_in(*a, **kw))
     for uid in USERS:
@@ -175,7 +177,7 @@ def test_the_training_history_keeps_the_trained_vector(trained_bundle, monkeypat
 
 def test_the_bundle_tells_which_stored_rows_each_user_was_trained_on(trained_bundle, planted_data):
     data = planted_data[0]
-    rec = _recommender(trained_bundle, ease=False)
+    rec = _recommender(trained_bundle, itemcf=False)
     for u, uid in enumerate(data.user_ids[:20].tolist()):
         n, last = data.user_rows[u].tolist()
         assert rec.training_rows(uid) == (n, last) and n >= 1 and last >= 1000
@@ -186,15 +188,17 @@ def test_the_bundle_tells_which_stored_rows_each_user_was_trained_on(trained_bun
     assert older.training_rows(data.user_ids[0]) is None
 
 
-@pytest.mark.parametrize("ease", [True, False])
-def test_usual_requests_use_the_user_statistics_computed_at_load(trained_bundle, monkeypatch, ease):
+@pytest.mark.parametrize("itemcf", [True, False])
+def test_usual_requests_use_the_user_statistics_computed_at_load(
+    trained_bundle, monkeypatch, itemcf
+):
     import engine.scoring as scoring
 
-    warm = _recommender(trained_bundle, ease=ease)
+    warm = _recommender(trained_bundle, itemcf=itemcf)
     assert len(warm._usual_stats) == len(warm._user_ids)  # every trained user, at load
     with monkeypatch.context() as m:
         m.setattr(recmod, "WARM_USUAL_USERS", 10)  # too many users to precompute: per request
-        cold = _recommender(trained_bundle, ease=ease)
+        cold = _recommender(trained_bundle, itemcf=itemcf)
     assert cold._usual_stats == {}
     computed = []
     real_of = scoring._UserStats.of
@@ -261,7 +265,7 @@ def test_side_moments_equal_direct_moments():
 
 
 def test_time_totals_memo_equals_direct_computation(trained_bundle):
-    rec = _recommender(trained_bundle, ease=False)
+    rec = _recommender(trained_bundle, itemcf=False)
     ctx = rec.ctx
     for th in (rec._user_time[0], rec._user_time[5], rec._global_time[0]):
         warm = ctx.time_totals(th)  # precomputed at load (small bundle)

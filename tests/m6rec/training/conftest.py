@@ -85,7 +85,7 @@ def fake_engine(monkeypatch):
                     config,
                 )
             )
-            for stage in ("split", "tune:ease", "fusion", "refit"):
+            for stage in ("split", "tune:itemcf", "fusion", "refit"):
                 if progress:
                     progress(stage, 0.5)
                 if self.on_progress:

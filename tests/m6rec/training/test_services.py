@@ -232,7 +232,7 @@ def test_progress_is_monotonic_and_staged(tenant, ingest, fake_engine):
     fake_engine.on_progress = record
     services.training_run_execute(run_id=run.pk)
     stages = [s for s, _ in seen]
-    assert stages == ["split", "tune:ease", "fusion", "refit"]
+    assert stages == ["split", "tune:itemcf", "fusion", "refit"]
     percents = [p for _, p in seen]
     assert percents == sorted(percents) and 0 < percents[0] < percents[-1] < 100
 

@@ -33,7 +33,7 @@ STAGE_SPANS: dict[str, tuple[float, float]] = {
     "data": (0.0, 6.0),
     "features": (6.0, 10.0),
     "split": (10.0, 12.0),
-    "tune:ease": (12.0, 22.0),
+    "tune:itemcf": (12.0, 22.0),
     "tune:mf": (22.0, 40.0),
     "fusion": (40.0, 68.0),
     "compression": (68.0, 78.0),
