@@ -148,7 +148,10 @@ def ensure_model(tenant, *, time_budget_s: float) -> int:
     if active is None:  # the gate keeps the first version a candidate only if it failed
         version = tenant.model_versions.order_by("-number").first()
         if version is None:
-            raise SystemExit(f"training produced no version: {getattr(run, 'error', '')}")
+            raise SystemExit(
+                f"training run {run.pk} ({run.status}) produced no version: "
+                f"{getattr(run, 'error_message', '')}; fix the error and run again"
+            )
         version_promote(version=version, reason="benchmark set-up")
         active = version_get_active(tenant=tenant)
     return int(active.number)
