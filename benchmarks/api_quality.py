@@ -473,7 +473,8 @@ def main(argv: list[str] | None = None) -> int:
         default=default_datasets_dir(),
         help="where named datasets live (default $M6REC_DATASETS)",
     )
-    ap.add_argument("--train-budget", type=float, default=120.0, help="seconds")
+    ap.add_argument("--train-budget", type=float, default=None,
+                    help="training safety stop in seconds (default: the platform's)")  # fmt: skip
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument(
         "--engine-bench",

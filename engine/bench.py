@@ -96,14 +96,16 @@ def run_benches(
     seeds: tuple[int, ...] = SEEDS,
     json_out: str | None = None,
     time_budget=None,
+    config: dict | None = None,
 ) -> dict:
-    """:func:`run_bench` for every dataset and seed, then the served/EASE summary table."""
+    """:func:`run_bench` for every dataset and seed, then the served/EASE summary table.
+    ``config``: TrainConfig fields to override for our pipeline."""
     runs = []
     for d in data_dirs:
         for seed in seeds:
-            runs.append(run_bench(d, seed=seed, time_budget=time_budget))
+            runs.append(run_bench(d, seed=seed, time_budget=time_budget, config=config))
     summary = _summary(runs)
-    result = {"runs": runs, "summary": summary}
+    result = {"runs": runs, "summary": summary, "config": config or {}}
     _print_summary(summary)
     if json_out:
         Path(json_out).parent.mkdir(parents=True, exist_ok=True)
@@ -143,7 +145,11 @@ def _print_summary(summary: dict) -> None:
 
 
 def run_bench(
-    data_dir: str | Path, json_out: str | None = None, time_budget=None, seed: int = 42
+    data_dir: str | Path,
+    json_out: str | None = None,
+    time_budget=None,
+    seed: int = 42,
+    config: dict | None = None,
 ) -> dict:
     """One dataset and split seed: print the table, optionally write JSON; returns the dict."""
     from engine.pipeline import TrainConfig, train_bundle
@@ -267,7 +273,7 @@ def run_bench(
     rows["implicit_als"].update(_latency(als_rec, users))
 
     # ---- our pipeline
-    cfg = TrainConfig()
+    cfg = TrainConfig(**(config or {}))
     if time_budget:
         cfg.time_budget_s = float(time_budget)
     cfg.seed = seed

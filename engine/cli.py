@@ -130,7 +130,13 @@ def cmd_recommend(args) -> int:
 def cmd_bench(args) -> int:
     from engine.bench import run_benches
 
-    run_benches(args.data, tuple(args.seeds), json_out=args.json, time_budget=args.time_budget)
+    config = json.loads(args.config_json) if args.config_json else None
+    if config is not None and not isinstance(config, dict):
+        raise ValueError("--config-json must be a JSON object of TrainConfig fields")
+    run_benches(
+        args.data, tuple(args.seeds), json_out=args.json, time_budget=args.time_budget,
+        config=config,
+    )  # fmt: skip
     return 0
 
 
@@ -160,6 +166,8 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--seeds", type=int, nargs="+", default=[42, 7, 13],
                    help="split seeds, one full run each (default 42 7 13)")  # fmt: skip
     b.add_argument("--json", help="write the results as JSON here")
+    b.add_argument("--config-json", help='TrainConfig overrides for our pipeline, e.g. '
+                   '\'{"fusion_folds": 6}\'')  # fmt: skip
     b.add_argument("--time-budget", type=float, default=None,
                    help="pipeline safety stop in seconds (default 3600)")  # fmt: skip
     b.set_defaults(func=cmd_bench)

@@ -1,18 +1,22 @@
-"""Item-item collaborative filtering at any catalogue size, kept as sparse top-N neighbours.
+"""Item-item collaborative filtering at any catalogue size.
 
-Two models make the item-item weights W (n_items × n_items, zero diagonal; a user's scores are
-the sum of W's rows over the items of their history):
+A model here maps a user's (binary) history h to scores over the catalogue, s = h·W, where W
+(n_items × n_items, zero diagonal) is never held dense beyond a few thousand items:
 
-* **EASE** (Steck, 2019), the exact closed form B = I − P / diag(P), P = (XᵀX + λI)⁻¹, in
-  float32 through a Cholesky factorisation (``spotrf`` + ``spotri``: about n³ flops, half the
-  memory of a general inverse), for catalogues up to ``EASE_MAX_ITEMS``;
-* **RP3β** (Paudel et al., 2017) from sparse co-occurrence, for any size: W = P_iu · P_ui with
-  the transition probabilities raised to α, each column divided by popularity^β; computed a
-  block of rows at a time, so no dense n × n matrix ever exists.
+* **EASE** (Steck, 2019), exact: B = I − P/diag(P), P = (XᵀX + λI)⁻¹, in float32 through a
+  Cholesky factorisation (``spotrf`` + ``spotri``), kept as **sparse top-N neighbours**
+  (:class:`SparseNeighbours`): every weight for small catalogues (then exactly EASE), the
+  ``n_neighbours`` of largest magnitude per item up to ``EASE_MAX_ITEMS`` items;
+* **EASE in user space** (:class:`EaseDual`), exact at any catalogue size while users are
+  few: by Woodbury, P = (I − XᵀMX)/λ with M = (XXᵀ + λI)⁻¹ (n_users × n_users), so
+  s = h − (h − ((hXᵀ)M)X) ⊘ d with d = λ·diag(P) = 1 − diag(XᵀMX). The bundle keeps M and d;
+  X is the bundle's training matrix. Scoring costs |history|·users-per-item + n_users² +
+  nnz(X), nothing in n_items²;
+* **RP3β** (Paudel et al., 2017) from sparse co-occurrence, for any size (as
+  :class:`SparseNeighbours`): W = P_iu · P_ui with the transition probabilities raised to α,
+  each column divided by popularity^β; made a block of rows at a time as sparse products.
 
-Either way W is stored as CSR (``item_nbr_indptr / indices / weights``): each row keeps its
-``n_neighbours`` weights of largest magnitude. :func:`neighbour_count` gives every weight to a
-small catalogue (exact EASE) and a fixed memory budget to a large one.
+:func:`item_item_kind` picks the model from the tenant's shape; the bundle records which.
 """
 
 from __future__ import annotations
@@ -24,8 +28,13 @@ from scipy.linalg import lapack
 __all__ = [
     "EASE_MAX_ITEMS",
     "KINDS",
+    "EaseDual",
+    "SparseNeighbours",
     "ease_dense",
+    "ease_dual",
     "fit_item_item",
+    "item_item_from_arrays",
+    "item_item_kind",
     "neighbour_count",
     "row_scores",
     "sparsify_rows",
@@ -35,9 +44,149 @@ __all__ = [
 # ~n³ flops (9.7k items: 380 MB, ~7–12 s on 2 cores; 12k: ~580 MB, ~15–25 s). Above this
 # size the pipeline uses RP3β.
 EASE_MAX_ITEMS = 12_000
-KINDS = ("ease", "rp3b")
+KINDS = ("ease", "ease_dual", "rp3b")
 # rows of a dense block at a time when sparsifying / building RP3β (bounds peak memory)
 BLOCK_CELLS = 32_000_000
+# neighbour weights of catalogues this small are also held dense in memory while serving
+# (summing a few dense rows is ~5x faster than the sparse product; 32 MB at most)
+DENSE_SERVING_BYTES = 32 << 20
+
+
+def item_item_kind(
+    n_users: int, n_items: int, *, max_nnz: int, ease_max_items: int, dual_max_users: int
+) -> str:
+    """Exact EASE whenever it is affordable, in its cheapest form, else RP3β:
+    "ease" with every weight kept when n_items² <= ``max_nnz``; "ease_dual" when there are at
+    most ``dual_max_users`` users (and fewer users than items); "ease" cut to top-N
+    neighbours up to ``ease_max_items`` items; "rp3b" above."""
+    if n_items * n_items <= max_nnz:
+        return "ease"
+    if n_users <= dual_max_users and n_users < n_items:
+        return "ease_dual"
+    return "ease" if n_items <= ease_max_items else "rp3b"
+
+
+class SparseNeighbours:
+    """Item-item weights W as CSR, each row its top-N neighbours (EASE or RP3β)."""
+
+    def __init__(self, w: sp.csr_matrix):
+        self.w = w.tocsr()
+        n = self.w.shape[0]
+        self.dense = self.w.toarray() if 4 * n * n <= DENSE_SERVING_BYTES else None
+
+    @property
+    def n_items(self) -> int:
+        return int(self.w.shape[0])
+
+    def scores(self, items: np.ndarray) -> np.ndarray:
+        """(n_items,) float32 Σ_{i ∈ items} W[i, :]."""
+        if self.dense is not None:
+            return self.dense[items].sum(axis=0)
+        return row_scores(self.w, items)
+
+    def batch_scores(self, history: np.ndarray) -> np.ndarray:
+        """(n, n_items) float32 scores of n binary histories (n, n_items)."""
+        if self.dense is not None:
+            return (history @ self.dense).astype(np.float32, copy=False)
+        return (sp.csr_matrix(history) @ self.w).toarray().astype(np.float32, copy=False)
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {
+            "item_nbr_indptr": self.w.indptr.astype(np.int64),
+            "item_nbr_indices": self.w.indices.astype(np.int32),
+            "item_nbr_weights": self.w.data.astype(np.float32),
+        }
+
+    def describe(self) -> dict:
+        return {
+            "storage": "sparse top-N neighbours per item",
+            "neighbours_per_item": int(np.diff(self.w.indptr).max(initial=0)),
+            "nnz": int(self.w.nnz),
+        }
+
+
+class EaseDual:
+    """Exact EASE in user space (see the module docstring) for tenants with few users.
+
+    Args:
+        x: (n_users, n_items) binary training matrix (CSR).
+        m: (n_users, n_users) float32 (XXᵀ + λI)⁻¹.
+        d: (n_items,) float32 1 − diag(XᵀMX) (= λ·diag(P), > 0).
+    """
+
+    def __init__(self, x: sp.csr_matrix, m: np.ndarray, d: np.ndarray):
+        xb = x.tocsr().astype(np.float32)
+        xb.data[:] = 1.0
+        self.x = xb
+        self.xt = xb.T.tocsr()  # item → users rows: hXᵀ is a sum of the history's rows
+        self.m = np.ascontiguousarray(m, np.float32)
+        self.d = np.asarray(d, np.float32)
+        self.inv_d = (1.0 / np.maximum(self.d, 1e-12)).astype(np.float32)
+
+    @property
+    def n_items(self) -> int:
+        return int(self.x.shape[1])
+
+    def scores(self, items: np.ndarray) -> np.ndarray:
+        items = np.asarray(items, np.int64)
+        v = row_scores(self.xt, items)  # (n_users,) overlap of each training user with h
+        t = self.xt @ (self.m @ v)  # ((hXᵀ)M)X, as X Mv (M is symmetric)
+        s = t * self.inv_d
+        s[items] = 1.0 - (1.0 - t[items]) * self.inv_d[items]
+        return s.astype(np.float32, copy=False)
+
+    def batch_scores(self, history: np.ndarray) -> np.ndarray:
+        h = np.asarray(history, np.float32)
+        v = (self.x @ h.T).T  # (n, n_users)
+        t = (self.xt @ (self.m @ v.T)).T  # (n, n_items)
+        return (h - (h - t) * self.inv_d[None, :]).astype(np.float32, copy=False)
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {"item_dual_m": self.m, "item_dual_d": self.d}
+
+    def describe(self) -> dict:
+        return {"storage": "user-space EASE (M, d; X from the bundle)", "users": len(self.m)}
+
+
+def ease_dual(x: sp.csr_matrix, lam: float) -> EaseDual:
+    """Exact EASE of ``x`` (n_users, n_items) with λ = ``lam`` in user space."""
+    xb = x.tocsr().astype(np.float64)
+    xb.data[:] = 1.0
+    n_users = xb.shape[0]
+    g = (xb @ xb.T).toarray()
+    g[np.diag_indices(n_users)] += lam
+    c, info = lapack.dpotrf(g, lower=1, overwrite_a=1)
+    if info != 0:
+        raise ValueError(f"EASE user Gram matrix is not positive definite (λ={lam}); raise λ")
+    m, info = lapack.dpotri(c, lower=1, overwrite_c=1)
+    if info != 0:
+        raise ValueError(f"EASE inverse failed (LAPACK info {info}); raise λ")
+    _mirror_lower(m)
+    # diag(XᵀMX)_j = x_jᵀ M x_j, a block of item columns at a time: (M X_blk) ⊙ X_blk
+    xc = xb.tocsc()
+    n_items = xb.shape[1]
+    q = np.empty(n_items)
+    step = max(1, BLOCK_CELLS // max(n_users, 1))
+    for s in range(0, n_items, step):
+        blk = xc[:, s : s + step]
+        q[s : s + step] = np.asarray(blk.multiply(m @ blk.toarray()).sum(axis=0)).ravel()
+    return EaseDual(x, m.astype(np.float32), (1.0 - q).astype(np.float32))
+
+
+def item_item_from_arrays(arrays: dict, x: sp.csr_matrix):
+    """The model a bundle's arrays hold (``x``: its binary training matrix), or None."""
+    if "item_dual_m" in arrays:
+        return EaseDual(x, arrays["item_dual_m"], arrays["item_dual_d"])
+    if "item_nbr_indptr" in arrays:
+        indptr = arrays["item_nbr_indptr"]
+        n = len(indptr) - 1
+        w = sp.csr_matrix(
+            (arrays["item_nbr_weights"], arrays["item_nbr_indices"], indptr), shape=(n, n)
+        )
+        return SparseNeighbours(w)
+    if "ease" in arrays:  # bundles written before the weights became sparse
+        return SparseNeighbours(sp.csr_matrix(arrays["ease"]))
+    return None
 
 
 def neighbour_count(n_items: int, *, max_nnz: int, min_neighbours: int) -> int:
@@ -182,12 +331,16 @@ def _append_csr(block: sp.csr_matrix, keep: int, indptr, indices, weights) -> No
 
 def fit_item_item(
     x: sp.csr_matrix, *, kind: str, param: float, n_neighbours: int, rp3b_alpha: float = 0.8
-) -> sp.csr_matrix:
-    """Sparse item-item weights of ``kind`` ("ease": ``param`` = λ; "rp3b": ``param`` = β)."""
+) -> SparseNeighbours | EaseDual:
+    """The item-item model of ``kind`` on ``x`` ("ease" / "ease_dual": ``param`` = λ;
+    "rp3b": ``param`` = β)."""
     if kind == "ease":
-        return sparsify_rows(ease_dense(x, param), n_neighbours)
+        return SparseNeighbours(sparsify_rows(ease_dense(x, param), n_neighbours))
+    if kind == "ease_dual":
+        return ease_dual(x, param)
     if kind == "rp3b":
-        return rp3b_neighbours(x, alpha=rp3b_alpha, beta=param, n_neighbours=n_neighbours)
+        w = rp3b_neighbours(x, alpha=rp3b_alpha, beta=param, n_neighbours=n_neighbours)
+        return SparseNeighbours(w)
     raise ValueError(f"unknown item-item model {kind!r}; expected one of {KINDS}")
 
 

@@ -17,6 +17,7 @@ import scipy.sparse as sp
 
 from engine.ann import DEFAULT_THRESHOLD, build_index, load_index
 from engine.bundle import BundleError, read_bundle
+from engine.itemitem import item_item_from_arrays
 from engine.metrics import topk_from_scores
 from engine.mf import fold_in
 from engine.scoring import ScoringContext, UserBatch, build_features, user_side_stats
@@ -38,20 +39,6 @@ WARM_TIME_CELLS = 20_000_000
 # the user-side feature statistics of each trained user's usual request are computed at load
 # for bundles with at most this many users (~0.3 ms each: under a second of load time)
 WARM_USUAL_USERS = 2_000
-
-
-def _item_item(arrays: dict[str, np.ndarray]) -> sp.csr_matrix | None:
-    """The bundle's item-item weights as CSR (``item_nbr_*`` arrays; a legacy dense ``ease``
-    matrix is converted), or None."""
-    if "item_nbr_indptr" in arrays:
-        indptr = arrays["item_nbr_indptr"]
-        n = len(indptr) - 1
-        return sp.csr_matrix(
-            (arrays["item_nbr_weights"], arrays["item_nbr_indices"], indptr), shape=(n, n)
-        )
-    if "ease" in arrays:
-        return sp.csr_matrix(arrays["ease"])
-    return None
 
 
 class Recommender:
@@ -82,7 +69,13 @@ class Recommender:
             self._user_f = arrays["user_features"]
         except KeyError as exc:
             raise BundleError(f"bundle {path} lacks array {exc}; retrain the bundle") from exc
-        item_item = _item_item(arrays)
+        seen = sp.csr_matrix(
+            (np.ones(len(self._indices), np.float32), self._indices, self._indptr),
+            shape=(len(self._user_ids), len(self._item_ids)),
+        )
+        item_item = item_item_from_arrays(arrays, seen)
+        if item_item is not None and item_item.n_items != len(self._item_ids):
+            raise BundleError(f"bundle {path}: item-item weights do not match its items")
         self._user_rows = arrays.get("user_rows")  # (n_users, 2): rows, largest row id
         self._P2 = arrays.get("user_factors2")
         self._Q2 = arrays.get("item_factors2")

@@ -28,9 +28,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.sparse as sp
 
-from engine.itemitem import row_scores
+from engine.itemitem import EaseDual, SparseNeighbours
 
 __all__ = [
     "BASE_FEATURES",
@@ -53,9 +52,6 @@ SECOND_MF_FEATURES = ["z_mf2", "r_mf2"]
 
 # per-user time-popularity totals kept by a ScoringContext (a few hundred bytes each)
 TIME_MEMO_SIZE = 1 << 16
-# item-item weights of catalogues this small are also held dense in memory while serving
-# (summing a few dense rows is ~5x faster than the sparse product; 32 MB at most)
-DENSE_ITEM_ITEM_BYTES = 32 << 20
 
 
 def _log_time(scores: np.ndarray) -> np.ndarray:
@@ -75,8 +71,8 @@ class ScoringContext:
 
     Attributes:
         item_factors: (n_items, f) float32 MF item vectors Q.
-        item_item: (n_items, n_items) sparse CSR float32 item-item weights W (top-N
-            neighbours per row, see :mod:`engine.itemitem`), or None (features set to 0).
+        item_item: the item-item model (:mod:`engine.itemitem`: sparse neighbours or
+            user-space EASE), or None (its features are then 0).
         pop_log: (n_items,) float32 log1p(popularity).
         item_time: (n_bins, n_items) float32 P(item | time bin), smoothed.
         item_features: (n_items, di) float32 standardised item features.
@@ -85,7 +81,7 @@ class ScoringContext:
     """
 
     item_factors: np.ndarray
-    item_item: sp.csr_matrix | None
+    item_item: SparseNeighbours | EaseDual | None
     pop_log: np.ndarray
     item_time: np.ndarray
     item_features: np.ndarray
@@ -99,15 +95,6 @@ class ScoringContext:
         self.item_time_t = np.ascontiguousarray(self.item_time.T)  # (n_items, n_bins) rows
         self.pop_totals = _totals(self.pop_std)
         self._time_memo: dict[bytes, tuple[float, float]] = {}
-        ii = self.item_item
-        small = ii is not None and 4 * ii.shape[0] * ii.shape[1] <= DENSE_ITEM_ITEM_BYTES
-        self.item_item_dense = ii.toarray() if small else None
-
-    def item_item_scores(self, items: np.ndarray) -> np.ndarray:
-        """(n_items,) float32 item-item scores of one binary history (``items``)."""
-        if self.item_item_dense is not None:
-            return self.item_item_dense[items].sum(axis=0)
-        return row_scores(self.item_item, items)
 
     @property
     def n_items(self) -> int:
@@ -183,10 +170,8 @@ class UserBatch:
 def cf_scores(ctx: ScoringContext, batch: UserBatch) -> tuple[np.ndarray, np.ndarray]:
     """(icf, mf) raw scores, each (n, n_items) float32."""
     mf = batch.user_vectors @ ctx.item_factors.T
-    if ctx.item_item_dense is not None:
-        icf = batch.history @ ctx.item_item_dense
-    elif ctx.item_item is not None:
-        icf = (sp.csr_matrix(batch.history) @ ctx.item_item).toarray()
+    if ctx.item_item is not None:
+        icf = ctx.item_item.batch_scores(batch.history)
     else:
         icf = np.zeros_like(mf)
     return icf.astype(np.float32), mf.astype(np.float32)
@@ -403,8 +388,8 @@ class _Scores:
         u = batch.user_vectors[0]
         el = batch.eligible[0]
         icf = st_icf = None
-        if ctx.item_item is not None:  # sparse rows: the whole catalogue costs O(|h|·N + n)
-            icf = ctx.item_item_scores(items)  # the history is binary: sum its rows
+        if ctx.item_item is not None:  # over the catalogue, with no n_items² work
+            icf = ctx.item_item.scores(items)
             i64 = icf.astype(np.float64)
             st_icf = side.stats(icf[side.idx], lambda: (float(i64.sum()), float(i64 @ i64)))
         if pool is None:

@@ -36,7 +36,7 @@ from engine.pipeline.gate import rerank_topk
 from engine.pipeline.refit import build_ann_file, refit_all
 from engine.pipeline.selection import select_models
 from engine.pipeline.splits import _split, _time_edges, time_histograms
-from engine.pipeline.tuning import item_item_kind
+from engine.pipeline.tuning import item_item_kind_cfg
 
 __all__ = ["TrainConfig", "train_bundle", "time_histograms", "rerank_topk", "ENGINE_VERSION", "K"]
 
@@ -79,7 +79,7 @@ def train_bundle(
     user_f, user_names = align_features(user_features, data.user_ids)
     edges = _time_edges(data.timestamps, cfg.time_bins)
     split = _split(data, cfg)
-    item_kind = item_item_kind(data.n_items, cfg)
+    item_kind = item_item_kind_cfg(data.n_users, data.n_items, cfg)
     clock.done("split")
 
     onnx_files: dict[str, str] = {}

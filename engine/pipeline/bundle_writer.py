@@ -44,9 +44,7 @@ def write_trained_bundle(
         "time_edges": edges.astype(np.int64),
         "item_features": item_f,
         "user_features": user_f,
-        "item_nbr_indptr": full_ii.indptr.astype(np.int64),
-        "item_nbr_indices": full_ii.indices.astype(np.int32),
-        "item_nbr_weights": full_ii.data.astype(np.float32),
+        **full_ii.arrays(),
     }
     if data.user_rows is not None:
         arrays["user_rows"] = data.user_rows
@@ -76,11 +74,10 @@ def write_trained_bundle(
         "fusion": {k: v for k, v in fusion_info.items() if k not in ("val_metrics", "gate_scores")},
         "item_item": {
             "kind": sel.item_kind,
-            "model": "EASE (exact, float32 Cholesky)" if sel.item_kind == "ease" else "RP3β",
-            "param": {"lambda" if sel.item_kind == "ease" else "beta": sel.item_param},
+            "model": "RP3β" if sel.item_kind == "rp3b" else "EASE",
+            "param": {"beta" if sel.item_kind == "rp3b" else "lambda": sel.item_param},
             **({"alpha": cfg.rp3b_alpha} if sel.item_kind == "rp3b" else {}),
-            "neighbours_per_item": int(np.diff(full_ii.indptr).max(initial=0)),
-            "nnz": int(full_ii.nnz),
+            **full_ii.describe(),
         },
         "budget": clock.budget_info(),
         "features": {"names": feature_names, "item": item_names, "user": user_names},

@@ -26,10 +26,12 @@ class TrainConfig:
     time_budget_s: float = 3600.0
     seed: int = 42
     split_ratio: float = 0.75
-    # item-item CF (engine.itemitem): exact EASE up to ``ease_max_items`` items, RP3β above;
-    # each item keeps its top neighbours, every other item while n² <= itemcf_max_nnz
+    # item-item CF (engine.itemitem.item_item_kind): exact EASE while affordable (every
+    # weight kept while n_items² <= itemcf_max_nnz; in user space up to ease_dual_max_users
+    # users; top-N neighbours up to ease_max_items items), RP3β above
     ease_lambdas: tuple[float, ...] = (50.0, 100.0, 200.0, 350.0, 500.0, 800.0, 1200.0, 2000.0)
     ease_max_items: int = EASE_MAX_ITEMS
+    ease_dual_max_users: int = 2_000
     rp3b_alpha: float = 0.8
     rp3b_betas: tuple[float, ...] = (0.3, 0.5, 0.7)
     itemcf_max_nnz: int = 4_000_000
@@ -63,7 +65,7 @@ class TrainConfig:
     # the fusion is served only when its per-user nDCG@10 gain over the best single model on
     # the gate users is above zero by this many standard errors (a one-sided test)
     gate_z: float = 1.0
-    fusion_folds: int = 4
+    fusion_folds: int = 8
     # "base": the 14 normalised-score/behaviour features (genre affinity included);
     # "side": + raw user and item features; "full": + MF vectors and their product.
     # On ml-100k validation the extra blocks overfit (see docs/engine.md), hence "base".

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from engine.itemitem import fit_item_item, neighbour_count
+from engine.itemitem import fit_item_item, item_item_kind, neighbour_count
 from engine.metrics import ranking_metrics, topk_from_scores
 from engine.mf import MFModel, confidence, fit_mf
 from engine.pipeline.clock import _Clock
@@ -25,14 +25,17 @@ def _masked(scores: np.ndarray, seen: sp.csr_matrix) -> np.ndarray:
     return s
 
 
-def item_item_kind(n_items: int, cfg: TrainConfig) -> str:
-    """ "ease" (exact, dense while fitting) up to ``cfg.ease_max_items`` items, else "rp3b"."""
-    return "ease" if n_items <= cfg.ease_max_items else "rp3b"
+def item_item_kind_cfg(n_users: int, n_items: int, cfg: TrainConfig) -> str:
+    """:func:`engine.itemitem.item_item_kind` with the configured limits."""
+    return item_item_kind(
+        n_users, n_items, max_nnz=cfg.itemcf_max_nnz, ease_max_items=cfg.ease_max_items,
+        dual_max_users=cfg.ease_dual_max_users,
+    )  # fmt: skip
 
 
 def item_item_grid(kind: str, cfg: TrainConfig) -> tuple[float, ...]:
     """The values tried for ``kind``'s parameter (EASE: λ; RP3β: β)."""
-    return tuple(cfg.ease_lambdas if kind == "ease" else cfg.rp3b_betas)
+    return tuple(cfg.rp3b_betas if kind == "rp3b" else cfg.ease_lambdas)
 
 
 def fit_item_item_cfg(x: sp.csr_matrix, kind: str, param: float, cfg: TrainConfig):
@@ -54,7 +57,7 @@ def _tune_item_item(s: _Split, kind: str, cfg: TrainConfig, clock: _Clock):
         if j > 0 and clock.over(0.2, "tune:itemcf"):
             break
         w = fit_item_item_cfg(s.x_inner, kind, param, cfg)
-        nd = _ndcg_full(_masked((hist @ w).toarray(), hist), s.truth, s.val_users)
+        nd = _ndcg_full(_masked(w.batch_scores(hist.toarray()), hist), s.truth, s.val_users)
         results[str(param)] = round(nd, 5)
         if nd > best[0]:
             best = (nd, param, w)

@@ -9,8 +9,13 @@ import scipy.sparse as sp
 
 from engine.data import InteractionData
 from engine.itemitem import (
+    EaseDual,
+    SparseNeighbours,
     ease_dense,
+    ease_dual,
     fit_item_item,
+    item_item_from_arrays,
+    item_item_kind,
     neighbour_count,
     row_scores,
     rp3b_neighbours,
@@ -71,11 +76,42 @@ def test_rp3b_matches_its_definition():
 
 
 def test_row_scores_sum_the_history_rows():
-    w = fit_item_item(_random_x(seed=3), kind="ease", param=5.0, n_neighbours=10)
+    model = fit_item_item(_random_x(seed=3), kind="ease", param=5.0, n_neighbours=10)
+    assert isinstance(model, SparseNeighbours) and model.dense is not None  # small: also dense
+    w = model.w
     for items in ([0], [3, 7, 11], list(range(0, 40, 3)), []):
         items = np.asarray(items, np.int64)
         want = np.asarray(w[items].sum(axis=0)).ravel() if len(items) else np.zeros(40)
         np.testing.assert_allclose(row_scores(w, items), want, rtol=1e-6, atol=1e-7)
+        np.testing.assert_allclose(model.scores(items), want, rtol=1e-6, atol=1e-6)
+
+
+def test_user_space_ease_is_exact_ease():
+    """EaseDual (Woodbury: M = (XXᵀ + λI)⁻¹) scores exactly as the dense item-space EASE,
+    one history at a time and in batches, with nothing of size n_items²."""
+    x = _random_x(n_users=30, n_items=200, density=0.08, seed=4)
+    lam = 3.0
+    dense = ease_dense(x, lam)
+    dual = ease_dual(x, lam)
+    assert isinstance(dual, EaseDual) and dual.m.shape == (30, 30) and dual.d.shape == (200,)
+    rng = np.random.default_rng(5)
+    hist = (rng.random((6, 200)) < 0.05).astype(np.float32)
+    np.testing.assert_allclose(dual.batch_scores(hist), hist @ dense, atol=2e-5)
+    for h in hist:
+        items = np.flatnonzero(h)
+        np.testing.assert_allclose(dual.scores(items), h @ dense, atol=2e-5)
+    # and through the bundle's arrays (X is the bundle's training matrix)
+    again = item_item_from_arrays(dual.arrays(), x)
+    np.testing.assert_allclose(again.scores(np.array([1, 5])), dual.scores(np.array([1, 5])))
+
+
+def test_item_item_kind_prefers_exact_ease():
+    kw = dict(max_nnz=4_000_000, ease_max_items=12_000, dual_max_users=2_000)
+    assert item_item_kind(100_000, 1_500, **kw) == "ease"  # every weight kept: exact
+    assert item_item_kind(610, 9_724, **kw) == "ease_dual"  # few users: exact in user space
+    assert item_item_kind(50_000, 9_724, **kw) == "ease"  # top-N neighbours
+    assert item_item_kind(50_000, 100_000, **kw) == "rp3b"
+    assert item_item_kind(1_500, 100_000, **kw) == "ease_dual"
 
 
 def test_neighbour_count():
@@ -108,14 +144,17 @@ def test_item_item_signal_is_in_the_bundle_and_used_above_6k_items(tmp_path):
     item-item feature is non-zero and the itemcf model recommends the user's group."""
     data, group = _large_catalogue()
     assert data.n_items > 6000
-    cfg = tiny_config(ease_lambdas=(50.0,), itemcf_max_nnz=400_000, itemcf_min_neighbours=50)
+    cfg = tiny_config(
+        ease_lambdas=(50.0,), itemcf_max_nnz=400_000, itemcf_min_neighbours=50,
+        ease_dual_max_users=1000,  # 1,500 users: the top-N neighbour form
+    )  # fmt: skip
     manifest = train_bundle(data, tmp_path / "b", config=cfg)
     ii = manifest["item_item"]
     assert ii["kind"] == "ease" and ii["neighbours_per_item"] == 61 and ii["nnz"] > 0
     assert "itemcf" in manifest["gate"]["compared_ndcg@10"]
     assert "ease.npy" not in manifest["files"]  # no dense n² matrix in the bundle
     rec = Recommender.load(tmp_path / "b", model="itemcf")
-    assert rec.ctx.item_item is not None and rec.ctx.item_item.nnz == ii["nnz"]
+    assert rec.ctx.item_item is not None and rec.ctx.item_item.w.nnz == ii["nnz"]
     hits = []
     for u in range(0, data.n_users, 50):
         uid = data.user_ids[u]
@@ -132,3 +171,22 @@ def test_item_item_signal_is_in_the_bundle_and_used_above_6k_items(tmp_path):
 
         out = build_features(fused.ctx, fused._batch(data.user_ids[0], items, w, False, elig))
         assert np.abs(out["features"][0, :, 0]).max() > 0  # z_icf
+
+
+def test_few_users_many_items_get_exact_ease_in_user_space(tmp_path):
+    """A young tenant (fewer users than items, more items than the neighbour budget keeps
+    whole) is served exact EASE through the user-space form."""
+    data, group = _large_catalogue(n_users=400, n_items=3000)
+    cfg = tiny_config(ease_lambdas=(20.0,), itemcf_max_nnz=1_000_000, use_fusion=False)
+    manifest = train_bundle(data, tmp_path / "b", config=cfg)
+    assert manifest["item_item"]["kind"] == "ease_dual"
+    assert {"item_dual_m.npy", "item_dual_d.npy"} <= set(manifest["files"])
+    rec = Recommender.load(tmp_path / "b", model="itemcf")
+    x = data.csr(binary=True)
+    dense = ease_dense(x, 20.0)
+    for u in (0, 7, 123):
+        items = x.indices[x.indptr[u] : x.indptr[u + 1]]
+        want = np.asarray(x[u] @ dense).ravel()
+        want[items] = -np.inf
+        top = [rec._iidx[i] for i, _ in rec.recommend(data.user_ids[u], k=10)]
+        assert top == list(np.argsort(-want, kind="stable")[:10]), u
