@@ -394,14 +394,26 @@ class Recommender:
         )
 
     def similar_items(self, item_id, k: int = 10, *, allowed_items=None) -> list[tuple[str, float]]:
-        """Items closest to ``item_id`` by cosine of MF item vectors (the item itself excluded)."""
+        """Items most related to ``item_id`` (itself excluded): first those the item-item model
+        gives a positive weight from it (EASE / RP3β: "interacted with together"), by that
+        weight; then, to fill k, the others by cosine of the MF item vectors, scored below the
+        last weight. Without item-item weights, by cosine alone."""
         j = self._iidx.get(str(item_id))
         if j is None:
             return []
-        scores = (self._Qn @ self._Qn[j]).astype(np.float64)
         elig = self._mask((), allowed_items)
         elig[j] = False
-        return self._top(np.where(elig, scores, -np.inf), k)
+        cos = (self._Qn @ self._Qn[j]).astype(np.float64)
+        if self.ctx.item_item is None:
+            return self._top(np.where(elig, cos, -np.inf), k)
+        w = self.ctx.item_item.scores(np.array([j])).astype(np.float64)
+        linked = elig & (w > 0)
+        out = self._top(np.where(linked, w, -np.inf), k)
+        if len(out) < k:
+            floor = out[-1][1] if out else 0.0
+            rest = self._top(np.where(elig & ~linked, cos, -np.inf), k - len(out))
+            out += [(i, floor - 1.0 - r) for r, (i, _) in enumerate(rest)]
+        return out
 
     # ------------------------------------------------------------ model path
     def _batch(self, user_id, items, w, from_history: bool, elig) -> UserBatch:

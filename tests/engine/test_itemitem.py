@@ -190,3 +190,21 @@ def test_few_users_many_items_get_exact_ease_in_user_space(tmp_path):
         want[items] = -np.inf
         top = [rec._iidx[i] for i, _ in rec.recommend(data.user_ids[u], k=10)]
         assert top == list(np.argsort(-want, kind="stable")[:10]), u
+
+
+def test_similar_items_follow_the_item_item_weights(trained_bundle):
+    """Similar items are the item's strongest positive item-item weights, then (to fill k)
+    the rest by MF cosine, with scores that keep falling."""
+    out, _, _ = trained_bundle
+    rec = Recommender.load(out, model="itemcf")
+    j = 3
+    w = rec.ctx.item_item.scores(np.array([j]))
+    w[j] = -np.inf
+    linked = int((w > 0).sum())
+    k = linked + 5
+    got = rec.similar_items(rec._item_list[j], k=k)
+    assert len(got) == k and rec._item_list[j] not in {i for i, _ in got}
+    want = [rec._item_list[i] for i in np.argsort(-w, kind="stable")[:linked]]
+    assert [i for i, _ in got[:linked]] == want
+    scores = [s for _, s in got]
+    assert scores == sorted(scores, reverse=True)

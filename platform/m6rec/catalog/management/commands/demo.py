@@ -40,8 +40,10 @@ class Command(BaseCommand):
         parser.add_argument(
             "--time-budget",
             type=float,
-            default=60.0,
-            help="Engine time budget for the demo model in seconds (default 60).",
+            default=None,
+            help="Safety stop for the demo model's training in seconds (default: the "
+            "platform's). Training does a fixed amount of work; past this, optional work "
+            "is skipped and the model's manifest says so.",
         )
 
     def handle(self, *args, no_serve: bool, addrport: str, limit: int | None, **opts):
@@ -71,14 +73,16 @@ class Command(BaseCommand):
         if not no_serve:
             call_command("runserver", addrport, use_reloader=False)
 
-    def _train(self, tenant: Tenant, *, time_budget: float, quiet: bool) -> None:
+    def _train(self, tenant: Tenant, *, time_budget: float | None, quiet: bool) -> None:
         from m6rec.registry.selectors import version_get_active
 
         if version_get_active(tenant=tenant) is not None:
             self.stdout.write(f"== tenant {tenant.slug!r} already has an active model")
             return
         self.stdout.write(f"== training the {tenant.slug!r} model in-process (a few minutes)")
-        args = ["--sync", "--time-budget", str(time_budget)] + (["--no-progress"] if quiet else [])
+        args = ["--sync"] + (["--no-progress"] if quiet else [])
+        if time_budget is not None:
+            args += ["--time-budget", str(time_budget)]
         call_command("train_tenant", tenant.slug, *args, stdout=self.stdout)
 
     def _prepare_database(self) -> None:

@@ -28,7 +28,8 @@ class Command(BaseCommand):
             "--time-budget",
             type=float,
             default=None,
-            help="Engine time budget in seconds (overrides M6REC_TRAIN_CONFIG).",
+            help="Safety stop in seconds (overrides M6REC_TRAIN_CONFIG): training does a "
+            "fixed amount of work; past this, optional work is skipped and recorded.",
         )
         parser.add_argument(
             "--config",
