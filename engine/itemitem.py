@@ -153,15 +153,7 @@ def ease_dual(x: sp.csr_matrix, lam: float) -> EaseDual:
     xb = x.tocsr().astype(np.float64)
     xb.data[:] = 1.0
     n_users = xb.shape[0]
-    g = (xb @ xb.T).toarray()
-    g[np.diag_indices(n_users)] += lam
-    c, info = lapack.dpotrf(g, lower=1, overwrite_a=1)
-    if info != 0:
-        raise ValueError(f"EASE user Gram matrix is not positive definite (λ={lam}); raise λ")
-    m, info = lapack.dpotri(c, lower=1, overwrite_c=1)
-    if info != 0:
-        raise ValueError(f"EASE inverse failed (LAPACK info {info}); raise λ")
-    _mirror_lower(m)
+    m = _regularised_inverse((xb @ xb.T).toarray(), lam)
     # diag(XᵀMX)_j = x_jᵀ M x_j, a block of item columns at a time: (M X_blk) ⊙ X_blk
     xc = xb.tocsc()
     n_items = xb.shape[1]
@@ -207,18 +199,26 @@ def ease_dense(x: sp.csr_matrix, lam: float) -> np.ndarray:
     if n > EASE_MAX_ITEMS:
         raise ValueError(f"dense EASE is limited to {EASE_MAX_ITEMS} items, not {n}; use RP3β")
     xf = x.astype(np.float32)
-    g = (xf.T @ xf).toarray()
-    g[np.diag_indices(n)] += np.float32(lam)
-    c, info = lapack.spotrf(g, lower=1, overwrite_a=1)
-    if info != 0:
-        raise ValueError(f"EASE Gram matrix is not positive definite (λ={lam}); raise λ")
-    p, info = lapack.spotri(c, lower=1, overwrite_c=1)
-    if info != 0:
-        raise ValueError(f"EASE inverse failed (LAPACK info {info}); raise λ")
-    _mirror_lower(p)
+    p = _regularised_inverse((xf.T @ xf).toarray(), lam)
     d = np.diag(p).copy()
     p /= -d[None, :]
     p[np.diag_indices(n)] = 0.0
+    return p
+
+
+def _regularised_inverse(g: np.ndarray, lam: float) -> np.ndarray:
+    """(G + λI)⁻¹ of a Gram matrix, in place through Cholesky (LAPACK ``?potrf`` + ``?potri``
+    in G's precision, float32 or float64), both triangles filled."""
+    g[np.diag_indices(len(g))] += g.dtype.type(lam)
+    single = g.dtype == np.float32
+    potrf, potri = (lapack.spotrf, lapack.spotri) if single else (lapack.dpotrf, lapack.dpotri)
+    c, info = potrf(g, lower=1, overwrite_a=1)
+    if info != 0:
+        raise ValueError(f"EASE Gram matrix is not positive definite (λ={lam}); raise λ")
+    p, info = potri(c, lower=1, overwrite_c=1)
+    if info != 0:
+        raise ValueError(f"EASE inverse failed (LAPACK info {info}); raise λ")
+    _mirror_lower(p)
     return p
 
 
