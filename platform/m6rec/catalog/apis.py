@@ -20,13 +20,16 @@ from m6rec.catalog.serializers import (
 )
 from m6rec.common.auth import HasIngestScope, request_tenant
 from m6rec.common.pagination import IdCursorPagination
-from m6rec.common.schema import error_responses
+from m6rec.common.schema import error_responses, path_id_param
+from m6rec.common.validation import clean_path_id
 
 WRITE_ERRORS = error_responses(400, 401, 403, 413, 415, 429)
-READ_ERRORS = error_responses(401, 403, 404, 429)
+READ_ERRORS = error_responses(400, 401, 403, 404, 429)
 LIST_ERRORS = error_responses(400, 401, 403, 429)
-
-ID_PARAM = {"location": OpenApiParameter.PATH, "type": str}
+LIST_PARAMS = [
+    OpenApiParameter("cursor", str, description="Opaque cursor from next/previous."),
+    OpenApiParameter("limit", int, description="Page size, 1..1000 (default 100)."),
+]
 
 
 class IngestApi(APIView):
@@ -52,10 +55,7 @@ def _paginated(serializer_class, name: str):
 class ItemListApi(IngestApi):
     @extend_schema(
         operation_id="items_list",
-        parameters=[
-            OpenApiParameter("cursor", str, description="Opaque cursor from next/previous."),
-            OpenApiParameter("limit", int, description="Page size, 1..1000 (default 100)."),
-        ],
+        parameters=LIST_PARAMS,
         responses={200: _paginated(ItemOutputSerializer, "PaginatedItems"), **LIST_ERRORS},
     )
     def get(self, request):
@@ -81,10 +81,11 @@ class ItemListApi(IngestApi):
 class ItemDetailApi(IngestApi):
     @extend_schema(
         operation_id="items_retrieve",
-        parameters=[OpenApiParameter("item_id", **ID_PARAM)],
+        parameters=[path_id_param("item_id")],
         responses={200: ItemOutputSerializer, **READ_ERRORS},
     )
     def get(self, request, item_id: str):
+        item_id = clean_path_id(item_id, param="item_id")
         item = selectors.item_get(tenant=request_tenant(request), item_id=item_id)
         if item is None:
             raise _not_found("Item", item_id)
@@ -92,10 +93,11 @@ class ItemDetailApi(IngestApi):
 
     @extend_schema(
         operation_id="items_destroy",
-        parameters=[OpenApiParameter("item_id", **ID_PARAM)],
+        parameters=[path_id_param("item_id")],
         responses={204: None, **READ_ERRORS},
     )
     def delete(self, request, item_id: str):
+        item_id = clean_path_id(item_id, param="item_id")
         try:
             services.item_delete(tenant=request_tenant(request), item_id=item_id)
         except services.NotFoundError:
@@ -106,10 +108,7 @@ class ItemDetailApi(IngestApi):
 class UserListApi(IngestApi):
     @extend_schema(
         operation_id="users_list",
-        parameters=[
-            OpenApiParameter("cursor", str, description="Opaque cursor from next/previous."),
-            OpenApiParameter("limit", int, description="Page size, 1..1000 (default 100)."),
-        ],
+        parameters=LIST_PARAMS,
         responses={200: _paginated(UserOutputSerializer, "PaginatedUsers"), **LIST_ERRORS},
     )
     def get(self, request):
@@ -135,10 +134,11 @@ class UserListApi(IngestApi):
 class UserDetailApi(IngestApi):
     @extend_schema(
         operation_id="users_retrieve",
-        parameters=[OpenApiParameter("user_id", **ID_PARAM)],
+        parameters=[path_id_param("user_id")],
         responses={200: UserOutputSerializer, **READ_ERRORS},
     )
     def get(self, request, user_id: str):
+        user_id = clean_path_id(user_id, param="user_id")
         user = selectors.user_get(tenant=request_tenant(request), user_id=user_id)
         if user is None:
             raise _not_found("User", user_id)
@@ -147,10 +147,11 @@ class UserDetailApi(IngestApi):
     @extend_schema(
         operation_id="users_destroy",
         description="Deletes the user and all their interactions.",
-        parameters=[OpenApiParameter("user_id", **ID_PARAM)],
+        parameters=[path_id_param("user_id")],
         responses={204: None, **READ_ERRORS},
     )
     def delete(self, request, user_id: str):
+        user_id = clean_path_id(user_id, param="user_id")
         try:
             services.user_delete(tenant=request_tenant(request), user_id=user_id)
         except services.NotFoundError:

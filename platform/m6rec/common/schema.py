@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
-from drf_spectacular.utils import OpenApiResponse
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
+
+from m6rec.common.validation import ID_PATTERN, MAX_ID_LENGTH
+
+ID_RULE = (
+    f'1..{MAX_ID_LENGTH} printable characters, no "/", no leading or trailing whitespace '
+    "(the rule ids in request bodies follow); an id that breaks it is a 400."
+)
 
 
 class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
@@ -43,3 +50,13 @@ def error_responses(*codes: int) -> dict[int, OpenApiResponse]:
         429: "Rate limit of the API key exceeded.",
     }
     return {c: OpenApiResponse(ErrorSerializer, description=text.get(c, "")) for c in codes}
+
+
+def path_id_param(name: str) -> OpenApiParameter:
+    """A tenant id in the URL path, with the id rule the API enforces (``clean_path_id``)."""
+    return OpenApiParameter(
+        name,
+        {"type": "string", "minLength": 1, "maxLength": MAX_ID_LENGTH, "pattern": ID_PATTERN},
+        OpenApiParameter.PATH,
+        description=f"The tenant's own id: {ID_RULE}",
+    )

@@ -70,6 +70,47 @@ def clean_id(value: Any, *, allow_slash: bool = False, what: str = "id") -> str:
     return value
 
 
+# The id rule as an OpenAPI/JSON Schema ``pattern`` (with minLength 1, maxLength 255): no
+# leading/trailing whitespace and none of the characters ``str.isprintable`` refuses in the Basic
+# Multilingual Plane (controls, invisible format characters, non-ASCII spaces, line/paragraph
+# separators, surrogates, private use). Unassigned code points and the few such characters above
+# U+FFFF are refused too but not listed. A test checks this against :func:`clean_id`.
+_NOT_IN_IDS = (
+    r"\x00-\x1f\x7f-\xa0\xad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u1680\u180e"
+    r"\u2000-\u200f\u2028-\u202f\u205f-\u2064\u2066-\u206f\u3000\ud800-\uf8ff\ufeff\ufff9-\ufffb"
+)
+
+
+def _id_pattern(*, allow_slash: bool) -> str:
+    slash = "" if allow_slash else "/"
+    inner = f"[^{_NOT_IN_IDS}{slash}]"  # an ASCII space is fine between other characters
+    edge = f"[^{_NOT_IN_IDS} {slash}]"
+    return f"^{edge}(?:{inner}*{edge})?$"
+
+
+ID_PATTERN = _id_pattern(allow_slash=False)  # item_id, user_id (body and path)
+EVENT_ID_PATTERN = _id_pattern(allow_slash=True)
+
+
+def clean_path_id(value: str, *, param: str) -> str:
+    """A tenant id taken from the URL path, under the same rule as ids in bodies (:func:`clean_id`).
+
+    An id that breaks the rule answers 400 ``invalid`` naming the path parameter, as the same id
+    in a body does, and not 404: no such id can ever have been stored (every way in applies
+    :func:`clean_id`), so the answer depends on the request alone and says nothing about any
+    tenant's data, and it tells the client what is wrong with the id. 404 would also be
+    misleading where an unknown id is not an error (``/users/{user_id}/recommendations`` serves
+    an unknown user popularity). Valid ids, including another tenant's, go on to the lookup, which
+    answers a foreign id exactly as a missing one.
+    """
+    if is_plain_id(value):
+        return value
+    try:
+        return clean_id(value, what=f"{param} in the path")
+    except RowError as exc:
+        raise serializers.ValidationError({param: [str(exc)]}) from None
+
+
 def is_plain_id(value: Any) -> bool:
     """True for an id :func:`clean_id` accepts unchanged (fast check, no messages)."""
     return (

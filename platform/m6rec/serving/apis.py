@@ -25,7 +25,8 @@ from rest_framework.views import APIView
 from m6rec.common.auth import ApiKeyAuthentication, HasRecommendScope, request_tenant
 from m6rec.common.errors import api_exception_handler
 from m6rec.common.negotiation import FastJsonNegotiation
-from m6rec.common.schema import error_responses
+from m6rec.common.schema import error_responses, path_id_param
+from m6rec.common.validation import clean_path_id
 from m6rec.serving import services
 
 MAX_K = 100
@@ -189,6 +190,7 @@ class UserRecommendationsApi(_ServingApi):
         operation_id="user_recommendations",
         tags=["recommend"],
         parameters=[
+            path_id_param("user_id"),
             _K,
             OpenApiParameter("exclude_seen", OpenApiTypes.BOOL, description="default true"),
             _CATEGORY,
@@ -201,6 +203,7 @@ class UserRecommendationsApi(_ServingApi):
         'popularity, labelled "popularity".',
     )
     def get(self, request, user_id: str):
+        user_id = clean_path_id(user_id, param="user_id")
         params = USER_QUERY.parse(request)
         result = services.recommend_for_user(
             tenant=request_tenant(request),
@@ -237,11 +240,12 @@ class SimilarItemsApi(_ServingApi):
     @extend_schema(
         operation_id="similar_items",
         tags=["recommend"],
-        parameters=[_K],
+        parameters=[path_id_param("item_id"), _K],
         responses={200: RecommendationsOutput, **error_responses(400, 401, 403, 404, 429)},
         summary="Items similar to an item",
     )
     def get(self, request, item_id: str):
+        item_id = clean_path_id(item_id, param="item_id")
         params = SIMILAR_QUERY.parse(request)
         try:
             result = services.recommend_similar(

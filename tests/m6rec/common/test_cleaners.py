@@ -65,3 +65,32 @@ def test_strict_json_refuses_non_finite_and_huge_numbers(text):
 
 def test_strict_json_parses_ordinary_documents():
     assert loads_strict('{"a": [1, 2.5, "x", null, true]}') == {"a": [1, 2.5, "x", None, True]}
+
+
+def _accepted(value: str, *, allow_slash: bool) -> bool:
+    try:
+        v.clean_id(value, allow_slash=allow_slash)
+    except v.RowError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize(
+    ("pattern", "allow_slash"), [(v.ID_PATTERN, False), (v.EVENT_ID_PATTERN, True)]
+)
+def test_documented_id_patterns_agree_with_clean_id(pattern, allow_slash):
+    """The pattern the OpenAPI schema publishes accepts exactly the ids clean_id accepts, for
+    every assigned character of the Basic Multilingual Plane, inside an id and at its edges."""
+    import re
+    import unicodedata
+
+    compiled = re.compile(pattern)
+    for code in range(0x10000):
+        ch = chr(code)
+        if unicodedata.category(ch) == "Cn":
+            continue  # unassigned: refused by clean_id, not listed in the pattern
+        for value in (ch, f"a{ch}b", f"{ch}b", f"a{ch}"):
+            expected = _accepted(value, allow_slash=allow_slash)
+            assert bool(compiled.fullmatch(value)) is expected, (hex(code), value)
+    for value in ("x" * 255, "with space", "emoji-🎬", "café"):
+        assert compiled.fullmatch(value) and _accepted(value, allow_slash=allow_slash)

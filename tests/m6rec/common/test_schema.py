@@ -43,3 +43,26 @@ def test_swagger_ui_assets_are_local_not_from_a_cdn(client):
     docs = client.get("/api/docs/").content.decode()
     assert "/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js" in docs
     assert "cdn." not in docs and "unpkg" not in docs
+
+
+def test_every_string_path_id_declares_the_id_rule():
+    """Schemathesis sent empty ids valid by the old schema; the schema now states the rule."""
+    from drf_spectacular.generators import SchemaGenerator
+
+    from m6rec.common.validation import ID_PATTERN
+
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    seen = set()
+    for route, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            for param in operation.get("parameters", []):
+                if param["in"] == "path" and param["schema"]["type"] == "string":
+                    assert param["schema"] == {
+                        "type": "string",
+                        "minLength": 1,
+                        "maxLength": 255,
+                        "pattern": ID_PATTERN,
+                    }, (route, method)
+                    assert "400" in operation["responses"], (route, method)
+                    seen.add((route, method))
+    assert len(seen) == 6  # items/{id} get+delete, users/{id} get+delete, similar, recommendations

@@ -1,0 +1,119 @@
+"""Edges of requests across the API (issue 14): ids in paths, echoed ids, cursors, limits, bodies.
+
+Every case answers the one JSON error shape; none answers 500.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from m6rec.common.testing import api_client
+
+pytestmark = pytest.mark.django_db
+
+PATH_ID_ENDPOINTS = [
+    ("GET", "/api/v1/items/{}", "item_id"),
+    ("DELETE", "/api/v1/items/{}", "item_id"),
+    ("GET", "/api/v1/users/{}", "user_id"),
+    ("DELETE", "/api/v1/users/{}", "user_id"),
+    ("GET", "/api/v1/users/{}/recommendations", "user_id"),
+    ("GET", "/api/v1/items/{}/similar", "item_id"),
+]
+
+
+def call(client, method: str, url: str):
+    client.raise_request_exception = False  # a 500 is a JSON answer here, not a test crash
+    return client.generic(method, url)
+
+
+def error_of(response, status: int) -> dict:
+    assert response.status_code == status, response.content[:500]
+    assert response["Content-Type"].startswith("application/json")
+    error = response.json()["error"]
+    assert set(error) == {"code", "message", "details"}
+    return error
+
+
+def ingest(client, body: dict, path: str = "/api/v1/interactions"):
+    response = client.post(path, body, format="json")
+    assert response.status_code == 200, response.content
+    return response
+
+
+# ---------------------------------------------------------------------- 1. ids in paths
+@pytest.mark.parametrize(("method", "template", "param"), PATH_ID_ENDPOINTS)
+@pytest.mark.parametrize(
+    ("raw", "needle"),
+    [
+        ("%00", "U+0000"),
+        ("a%00b", "U+0000"),
+        ("tab%09here", "control character"),
+        ("%7F", "control character"),
+        ("zero%E2%80%8Bwidth", "invisible format character"),
+        ("%20", "whitespace"),
+        ("%C2%A0", "non-ASCII space"),
+        ("x" * 256, "at most 255"),
+        ("x" * 8000, "at most 255"),
+    ],
+)
+def test_path_ids_that_cannot_be_ids_are_400_naming_the_parameter(
+    api, method, template, param, raw, needle
+):
+    error = error_of(call(api, method, template.format(raw)), 400)
+    assert error["code"] == "invalid"
+    [problem] = error["details"]["errors"]
+    assert problem["field"] == param
+    assert "in the path" in problem["message"] and needle in problem["message"]
+    assert len(json.dumps(error)) < 1000  # the id itself is never echoed
+
+
+def test_path_ids_follow_the_rule_and_code_of_body_ids(api):
+    body = error_of(
+        api.post("/api/v1/users", {"users": [{"user_id": "a\x00b"}]}, format="json"), 400
+    )
+    path = error_of(call(api, "GET", "/api/v1/users/a%00b"), 400)
+    assert path["code"] == body["code"] == "invalid"
+    [in_body], [in_path] = body["details"]["errors"], path["details"]["errors"]
+    assert in_body["field"] == in_path["field"] == "user_id"
+    assert in_body["message"].replace("The id", "The user_id in the path") == in_path["message"]
+
+
+@pytest.mark.parametrize(("method", "template", "param"), PATH_ID_ENDPOINTS)
+def test_bad_path_ids_still_need_a_key(tenant, method, template, param):
+    error = error_of(call(api_client(), method, template.format("%00")), 401)
+    assert error["code"] == "not_authenticated"
+
+
+def test_valid_unusual_path_ids_reach_the_lookup(api):
+    ingest(
+        api, {"items": [{"item_id": i} for i in ("café", "with space", "x" * 255)]}, "/api/v1/items"
+    )
+    for raw, item_id in [
+        ("caf%C3%A9", "café"),
+        ("with%20space", "with space"),
+        ("x" * 255, "x" * 255),
+    ]:
+        response = api.get(f"/api/v1/items/{raw}")
+        assert response.status_code == 200 and response.json()["item_id"] == item_id
+    assert error_of(api.get("/api/v1/items/never%20stored"), 404)["code"] == "not_found"
+
+
+def test_another_tenants_path_ids_answer_as_missing_ones(api, other_api):
+    ingest(other_api, {"interactions": [{"user_id": "theirs", "item_id": "their-item"}]})
+    ingest(api, {"interactions": [{"user_id": "mine", "item_id": "my-item"}]})
+    for method, template, _ in PATH_ID_ENDPOINTS:
+        foreign_id = "their-item" if "items" in template else "theirs"
+        foreign = call(api, method, template.format(foreign_id))
+        missing = call(api, method, template.format("nobody"))
+        assert foreign.status_code == missing.status_code, template
+        if missing.status_code == 404:
+            assert foreign.json() == json.loads(
+                missing.content.decode().replace("nobody", foreign_id)
+            )
+        else:  # recommendations: an unknown user is served popularity
+            assert foreign.status_code == 200
+            assert {**foreign.json(), "request_id": ""} == {**missing.json(), "request_id": ""}
+    assert other_api.get("/api/v1/items/their-item").status_code == 200  # nothing was deleted
+    assert other_api.get("/api/v1/users/theirs").status_code == 200
