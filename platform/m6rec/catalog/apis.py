@@ -19,6 +19,7 @@ from m6rec.catalog.serializers import (
     UsersUpsertInputSerializer,
 )
 from m6rec.common.auth import HasIngestScope, request_tenant
+from m6rec.common.errors import quoted
 from m6rec.common.pagination import IdCursorPagination
 from m6rec.common.schema import error_responses, path_id_param
 from m6rec.common.validation import clean_path_id
@@ -38,7 +39,7 @@ class IngestApi(APIView):
 
 def _not_found(what: str, external_id: str) -> NotFound:
     # Identical for "missing" and "belongs to another tenant".
-    return NotFound(f"{what} {external_id!r} not found.")
+    return NotFound(f"{what} {quoted(external_id)} not found.")
 
 
 def _paginated(serializer_class, name: str):

@@ -16,6 +16,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from m6rec.common import validation as v
+from m6rec.common.errors import quoted
 from m6rec.tenants.domains import default_interaction_type, get_tenant_domain
 
 # --------------------------------------------------------------------------- rows (docs)
@@ -91,7 +92,7 @@ def _duplicate_errors(rows, key: str) -> list[dict[str, Any]]:
                 {
                     "row": index,
                     "field": key,
-                    "message": f"Duplicate {key} {row[key]!r} (also in row {first}).",
+                    "message": f"Duplicate {key} {quoted(row[key])} (also in row {first}).",
                 }
             )
     return errors
@@ -207,7 +208,7 @@ class InteractionRowsField(v.BatchRowsField):
                     {
                         "row": index,
                         "field": "type",
-                        "message": f"Unknown interaction type {type_!r} for domain "
+                        "message": f"Unknown interaction type {quoted(type_)} for domain "
                         f"{domain.name!r}; known: {', '.join(types)}.",
                     }
                 )

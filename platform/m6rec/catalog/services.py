@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from m6rec.catalog.models import EndUser, Item
 from m6rec.catalog.signals import notify_items_changed
-from m6rec.common.errors import BatchValidationError
+from m6rec.common.errors import BatchValidationError, quoted
 from m6rec.tenants.models import Tenant, UnknownRefs
 
 MAX_LISTED_UNKNOWN = 1000
@@ -169,8 +169,8 @@ def _resolve_refs(
             {
                 "row": i,
                 "field": key,
-                "message": f"Unknown {what} {r[key]!r}; this tenant rejects interactions with "
-                f"unknown {what}s (unknown_refs=reject). Create it first.",
+                "message": f"Unknown {what} {quoted(r[key])}; this tenant rejects interactions "
+                f"with unknown {what}s (unknown_refs=reject). Create it first.",
             }
             for i, r in enumerate(rows)
             if r[key] in missing_set

@@ -20,6 +20,20 @@ from rest_framework.response import Response
 logger = logging.getLogger(__name__)
 
 MAX_LISTED_ERRORS = 1000
+# Client-supplied ids (up to 255 characters; a path or an unvalidated value may be far longer)
+# are echoed in messages cut to this many characters plus "…".
+MAX_ECHOED_CHARS = 64
+
+
+def shorten(value: object, *, limit: int = MAX_ECHOED_CHARS) -> str:
+    """``str(value)``, cut to ``limit`` characters plus "…" when longer (for echoing)."""
+    text = str(value)
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def quoted(value: object, *, limit: int = MAX_ECHOED_CHARS) -> str:
+    """``repr`` of a client-supplied string for an error message, cut by :func:`shorten`."""
+    return repr(shorten(value, limit=limit))
 
 
 class RequestTooLarge(exceptions.APIException):

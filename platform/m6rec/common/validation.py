@@ -17,7 +17,7 @@ from typing import Any
 from django.utils.dateparse import parse_datetime
 from rest_framework import serializers
 
-from m6rec.common.errors import BatchValidationError
+from m6rec.common.errors import BatchValidationError, quoted
 
 MAX_BATCH_ROWS = 10_000
 MAX_ID_LENGTH = 255
@@ -174,7 +174,7 @@ def clean_timestamp(value: Any) -> datetime:
         except ValueError:
             parsed = None
         if parsed is None:
-            raise RowError(f"Not an ISO 8601 date-time: {value[:64]!r}.")
+            raise RowError(f"Not an ISO 8601 date-time: {quoted(value)}.")
         if parsed.tzinfo is None:
             parsed = parsed.replace(tzinfo=UTC)
         if not 1970 <= parsed.year < 2100:

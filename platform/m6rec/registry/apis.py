@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from m6rec.common.auth import HasAdminScope, request_tenant
-from m6rec.common.errors import Conflict
+from m6rec.common.errors import Conflict, shorten
 from m6rec.common.schema import error_responses
 from m6rec.registry import selectors, services
 from m6rec.registry.errors import RegistryError
@@ -66,7 +66,7 @@ def _reason(request) -> str:
 def _version_or_404(tenant, number: int) -> ModelVersion:
     version = selectors.version_get(tenant=tenant, number=number)
     if version is None:  # also another tenant's number: indistinguishable
-        raise NotFound(f"Model version {number} not found.")
+        raise NotFound(f"Model version {shorten(number)} not found.")
     return version
 
 

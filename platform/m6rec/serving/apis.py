@@ -23,7 +23,7 @@ from rest_framework.fields import empty
 from rest_framework.views import APIView
 
 from m6rec.common.auth import ApiKeyAuthentication, HasRecommendScope, request_tenant
-from m6rec.common.errors import api_exception_handler
+from m6rec.common.errors import api_exception_handler, quoted
 from m6rec.common.negotiation import FastJsonNegotiation
 from m6rec.common.schema import error_responses, path_id_param
 from m6rec.common.validation import clean_path_id
@@ -252,7 +252,7 @@ class SimilarItemsApi(_ServingApi):
                 tenant=request_tenant(request), item_id=item_id, k=params["k"]
             )
         except services.UnknownItem:
-            raise exceptions.NotFound(f'Item "{item_id}" not found.') from None
+            raise exceptions.NotFound(f"Item {quoted(item_id)} not found.") from None
         return self.respond(request, result)
 
 

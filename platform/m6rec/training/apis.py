@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from m6rec.common.auth import HasAdminScope, request_tenant
-from m6rec.common.errors import Conflict
+from m6rec.common.errors import Conflict, shorten
 from m6rec.common.schema import error_responses
 from m6rec.training import selectors, services
 from m6rec.training.errors import TrainingConflictError, TrainingError
@@ -87,7 +87,7 @@ class RunDetailApi(AdminApi):
     def get(self, request, run_id: int):
         run = selectors.run_get(tenant=request_tenant(request), run_id=run_id)
         if run is None:  # also another tenant's run
-            raise NotFound(f"Training run {run_id} not found.")
+            raise NotFound(f"Training run {shorten(run_id)} not found.")
         return Response(RunOutputSerializer(run).data)
 
 

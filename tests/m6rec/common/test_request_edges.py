@@ -117,3 +117,59 @@ def test_another_tenants_path_ids_answer_as_missing_ones(api, other_api):
             assert {**foreign.json(), "request_id": ""} == {**missing.json(), "request_id": ""}
     assert other_api.get("/api/v1/items/their-item").status_code == 200  # nothing was deleted
     assert other_api.get("/api/v1/users/theirs").status_code == 200
+
+
+# ---------------------------------------------------------------------- 2. echoed ids
+LONG_ID = "x" * 255
+ECHOED = "x" * 64 + "…"
+
+
+def assert_echo_is_short(text: str) -> None:
+    assert ECHOED in text and "x" * 65 not in text, text
+
+
+@pytest.mark.parametrize(
+    ("method", "url"),
+    [
+        ("GET", f"/api/v1/items/{LONG_ID}"),
+        ("DELETE", f"/api/v1/items/{LONG_ID}"),
+        ("GET", f"/api/v1/users/{LONG_ID}"),
+        ("DELETE", f"/api/v1/users/{LONG_ID}"),
+        ("GET", f"/api/v1/items/{LONG_ID}/similar"),
+    ],
+)
+def test_404s_echo_at_most_64_characters_of_the_id(api, method, url):
+    error = error_of(call(api, method, url), 404)
+    assert error["code"] == "not_found"
+    assert_echo_is_short(error["message"])
+
+
+@pytest.mark.parametrize("path", ["/api/v1/models/runs/{}", "/api/v1/models/versions/{}"])
+def test_404s_for_huge_numbers_echo_at_most_64_digits(api, path):
+    error = error_of(api.get(path.format("9" * 4000)), 404)
+    assert "9" * 64 + "…" in error["message"] and "9" * 65 not in error["message"]
+
+
+def test_batch_errors_echo_at_most_64_characters_of_an_id(api, tenant):
+    duplicate = api.post(
+        "/api/v1/items", {"items": [{"item_id": LONG_ID}, {"item_id": LONG_ID}]}, format="json"
+    )
+    error = error_of(duplicate, 400)
+    assert_echo_is_short(error["message"])
+    assert_echo_is_short(error["details"]["errors"][0]["message"])
+
+    tenant.unknown_refs = "reject"
+    tenant.save()
+    unknown = api.post(
+        "/api/v1/interactions",
+        {"interactions": [{"user_id": LONG_ID, "item_id": "i"}]},
+        format="json",
+    )
+    [problem] = [e for e in error_of(unknown, 400)["details"]["errors"] if e["field"] == "user_id"]
+    assert_echo_is_short(problem["message"])
+
+
+def test_a_long_bad_timestamp_is_echoed_short(api):
+    rows = [{"user_id": "u", "item_id": "i", "timestamp": "x" * 8000}]
+    error = error_of(api.post("/api/v1/interactions", {"interactions": rows}, format="json"), 400)
+    assert_echo_is_short(error["details"]["errors"][0]["message"])
