@@ -21,14 +21,14 @@ from m6rec.catalog.serializers import (
 from m6rec.common.auth import HasIngestScope, request_tenant
 from m6rec.common.errors import quoted
 from m6rec.common.pagination import IdCursorPagination
-from m6rec.common.schema import error_responses, path_id_param
+from m6rec.common.schema import CURSOR_PARAM, error_responses, path_id_param
 from m6rec.common.validation import clean_path_id
 
 WRITE_ERRORS = error_responses(400, 401, 403, 413, 415, 429)
 READ_ERRORS = error_responses(400, 401, 403, 404, 429)
 LIST_ERRORS = error_responses(400, 401, 403, 429)
 LIST_PARAMS = [
-    OpenApiParameter("cursor", str, description="Opaque cursor from next/previous."),
+    CURSOR_PARAM,
     OpenApiParameter("limit", int, description="Page size, 1..1000 (default 100)."),
 ]
 

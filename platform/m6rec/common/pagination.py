@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from rest_framework.exceptions import ValidationError
+from urllib.parse import parse_qs, urlsplit
+
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import CursorPagination
+
+_MAX_POSITION_DIGITS = 19  # positions are bigint primary keys
 
 
 class IdCursorPagination(CursorPagination):
@@ -15,17 +19,36 @@ class IdCursorPagination(CursorPagination):
     page_size_query_param = "limit"
 
     def decode_cursor(self, request):
-        from rest_framework.exceptions import NotFound
+        """The cursor of ``?cursor=``; 400 ``invalid`` (field ``cursor``) for any value that is not
+        exactly a cursor this class writes into ``next``/``previous`` links.
 
+        DRF's own decoding skips characters outside the base64 alphabet and ignores unknown
+        tokens, so ``cursor=%00``, ``cursor=!!`` or ``cursor=`` decoded to "the first page"
+        while ``cursor=garbage`` was refused. Re-encoding the decoded cursor and comparing makes
+        every malformed value the same 400.
+        """
+        encoded = request.query_params.get(self.cursor_query_param)
+        if encoded is None:
+            return None
         try:
             cursor = super().decode_cursor(request)
         except NotFound:
-            cursor = False
-        if cursor is False or (
-            cursor is not None and cursor.position is not None and not cursor.position.isdigit()
-        ):
+            cursor = None
+        if cursor is None or not self._is_canonical(cursor, encoded):
             raise ValidationError({"cursor": ["Invalid cursor."]})
         return cursor
+
+    def _is_canonical(self, cursor, encoded: str) -> bool:
+        position = cursor.position
+        if position is None or not (
+            position.isascii()
+            and position.isdigit()
+            and len(position) <= _MAX_POSITION_DIGITS
+            and str(int(position)) == position
+        ):
+            return False  # every cursor written for an id-ordered list carries a position
+        written = parse_qs(urlsplit(self.encode_cursor(cursor)).query, keep_blank_values=True)
+        return written.get(self.cursor_query_param, [None])[-1] == encoded
 
     def get_page_size(self, request):
         raw = request.query_params.get(self.page_size_query_param)

@@ -52,6 +52,14 @@ def error_responses(*codes: int) -> dict[int, OpenApiResponse]:
     return {c: OpenApiResponse(ErrorSerializer, description=text.get(c, "")) for c in codes}
 
 
+CURSOR_PARAM = OpenApiParameter(
+    "cursor",
+    {"type": "string", "minLength": 1},
+    description="Opaque cursor: send it exactly as the `next` or `previous` link carries it; "
+    "omit it for the first page. Any other value (empty included) is a 400 on `cursor`.",
+)
+
+
 def path_id_param(name: str) -> OpenApiParameter:
     """A tenant id in the URL path, with the id rule the API enforces (``clean_path_id``)."""
     return OpenApiParameter(

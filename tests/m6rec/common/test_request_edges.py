@@ -173,3 +173,60 @@ def test_a_long_bad_timestamp_is_echoed_short(api):
     rows = [{"user_id": "u", "item_id": "i", "timestamp": "x" * 8000}]
     error = error_of(api.post("/api/v1/interactions", {"interactions": rows}, format="json"), 400)
     assert_echo_is_short(error["details"]["errors"][0]["message"])
+
+
+# ---------------------------------------------------------------------- 3. cursors
+def b64(text: str) -> str:
+    import base64
+
+    return base64.b64encode(text.encode()).decode()
+
+
+MALFORMED_CURSORS = [
+    "%00",
+    "",
+    "!!!",
+    "AAAA",  # decodes to three NUL bytes
+    "garbage",
+    "bz14",  # o=x
+    "cD1hYmM=",  # p=abc
+    b64("x=1"),  # no position
+    b64("p=1&x=2"),  # an unknown token
+    b64("p=01"),
+    b64("p=" + "9" * 30),
+    b64("o=-1&p=1"),
+    b64("o=5000&p=1"),  # past DRF's offset cutoff (silently clamped before)
+    b64("r=2&p=1"),
+    b64("p=1") + "%00",
+    b64("p=1") + "=",
+    " " + b64("p=1"),
+    "cD0x====",
+]
+
+
+@pytest.mark.parametrize("list_url", ["/api/v1/items", "/api/v1/users"])
+@pytest.mark.parametrize("cursor", MALFORMED_CURSORS)
+def test_every_malformed_cursor_is_the_same_400(api, list_url, cursor):
+    ingest(api, {"interactions": [{"user_id": "u", "item_id": "i"}]})
+    error = error_of(api.get(f"{list_url}?cursor={cursor}"), 400)
+    assert error["code"] == "invalid"
+    assert error["details"]["errors"] == [{"field": "cursor", "message": "Invalid cursor."}]
+
+
+def test_cursors_from_links_walk_both_ways_one_row_at_a_time(api):
+    ids = [f"i{n}" for n in range(4)]
+    ingest(api, {"items": [{"item_id": i} for i in ids]}, "/api/v1/items")
+    seen, url, last = [], "/api/v1/items?limit=1", None
+    while url:
+        last = api.get(url)
+        assert last.status_code == 200, last.content
+        seen += [row["item_id"] for row in last.json()["results"]]
+        url = last.json()["next"]
+    assert seen == ids
+    back, url = [], last.json()["previous"]
+    while url:
+        page = api.get(url).json()
+        back = [row["item_id"] for row in page["results"]] + back
+        url = page["previous"]
+    assert back == ids[:-1]
+    assert api.get("/api/v1/items?cursor=" + b64("p=1")).status_code == 200  # well-formed
