@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
@@ -21,7 +21,7 @@ from m6rec.catalog.serializers import (
 from m6rec.common.auth import HasIngestScope, request_tenant
 from m6rec.common.errors import quoted
 from m6rec.common.pagination import IdCursorPagination
-from m6rec.common.schema import CURSOR_PARAM, error_responses, path_id_param
+from m6rec.common.schema import CURSOR_PARAM, error_responses, limit_param, path_id_param
 from m6rec.common.validation import clean_path_id
 
 WRITE_ERRORS = error_responses(400, 401, 403, 413, 415, 429)
@@ -29,7 +29,7 @@ READ_ERRORS = error_responses(400, 401, 403, 404, 429)
 LIST_ERRORS = error_responses(400, 401, 403, 429)
 LIST_PARAMS = [
     CURSOR_PARAM,
-    OpenApiParameter("limit", int, description="Page size, 1..1000 (default 100)."),
+    limit_param(maximum=IdCursorPagination.max_page_size, default=IdCursorPagination.page_size),
 ]
 
 

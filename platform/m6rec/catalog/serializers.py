@@ -11,6 +11,7 @@ import math
 from datetime import UTC, datetime
 from typing import Any
 
+from django.core.validators import RegexValidator
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -22,28 +23,39 @@ from m6rec.tenants.domains import default_interaction_type, get_tenant_domain
 # --------------------------------------------------------------------------- rows (docs)
 
 
+def _id_field(*, pattern: str = v.ID_PATTERN, **kwargs) -> serializers.CharField:
+    """An id as :func:`m6rec.common.validation.clean_id` enforces it, stated in the schema."""
+    return serializers.CharField(
+        min_length=1,
+        max_length=v.MAX_ID_LENGTH,
+        validators=[RegexValidator(pattern)],
+        **kwargs,
+    )
+
+
 class ItemRowSerializer(serializers.Serializer):
-    item_id = serializers.CharField(max_length=255, help_text="The tenant's own id; no '/'.")
+    item_id = _id_field(help_text="The tenant's own id; no '/'.")
     properties = serializers.JSONField(
         required=False, help_text="Object validated against the domain's item schema."
     )
     categories = serializers.ListField(
-        child=serializers.CharField(max_length=100), required=False, max_length=100
+        child=serializers.CharField(min_length=1, max_length=100), required=False, max_length=100
     )
     active = serializers.BooleanField(required=False, default=True)
 
 
 class UserRowSerializer(serializers.Serializer):
-    user_id = serializers.CharField(max_length=255)
+    user_id = _id_field()
     properties = serializers.JSONField(
         required=False, help_text="Object validated against the domain's user schema."
     )
 
 
 class InteractionRowSerializer(serializers.Serializer):
-    user_id = serializers.CharField(max_length=255)
-    item_id = serializers.CharField(max_length=255)
+    user_id = _id_field()
+    item_id = _id_field()
     type = serializers.CharField(
+        min_length=1,
         max_length=64,
         required=False,
         help_text="One of the domain's interaction types; default: its first type.",
@@ -52,8 +64,11 @@ class InteractionRowSerializer(serializers.Serializer):
     timestamp = serializers.DateTimeField(
         required=False, help_text="ISO 8601 or seconds since the epoch; default: now."
     )
-    event_id = serializers.CharField(
-        max_length=255, required=False, allow_null=True, help_text="Idempotency key."
+    event_id = _id_field(
+        pattern=v.EVENT_ID_PATTERN,
+        required=False,
+        allow_null=True,
+        help_text="Idempotency key (an id; '/' allowed).",
     )
 
 

@@ -10,6 +10,21 @@ from rest_framework.pagination import CursorPagination
 _MAX_POSITION_DIGITS = 19  # positions are bigint primary keys
 
 
+def limit_from(request, *, default: int, maximum: int, param: str = "limit") -> int:
+    """``?limit=`` as an integer in 1..``maximum`` (``default`` when absent); anything else is a
+    400 ``invalid`` on the parameter. Every list that takes ``limit`` reads it here."""
+    raw = request.query_params.get(param)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= maximum:
+        raise ValidationError({param: [f"Must be an integer between 1 and {maximum}."]})
+    return value
+
+
 class IdCursorPagination(CursorPagination):
     """Pages ordered by primary key: ``?cursor=<opaque>&limit=1..1000`` (default 100)."""
 
@@ -51,15 +66,9 @@ class IdCursorPagination(CursorPagination):
         return written.get(self.cursor_query_param, [None])[-1] == encoded
 
     def get_page_size(self, request):
-        raw = request.query_params.get(self.page_size_query_param)
-        if raw is None:
-            return self.page_size
-        try:
-            value = int(raw)
-        except ValueError:
-            value = 0
-        if not 1 <= value <= self.max_page_size:
-            raise ValidationError(
-                {"limit": [f"Must be an integer between 1 and {self.max_page_size}."]}
-            )
-        return value
+        return limit_from(
+            request,
+            default=self.page_size,
+            maximum=self.max_page_size,
+            param=self.page_size_query_param,
+        )

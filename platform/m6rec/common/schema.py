@@ -60,6 +60,16 @@ CURSOR_PARAM = OpenApiParameter(
 )
 
 
+def limit_param(*, maximum: int, default: int, what: str = "Page size") -> OpenApiParameter:
+    """``?limit=`` as :func:`m6rec.common.pagination.limit_from` enforces it."""
+    return OpenApiParameter(
+        "limit",
+        {"type": "integer", "minimum": 1, "maximum": maximum, "default": default},
+        description=f"{what}, 1..{maximum} (default {default}); any other value is a 400 on "
+        "`limit`.",
+    )
+
+
 def path_id_param(name: str) -> OpenApiParameter:
     """A tenant id in the URL path, with the id rule the API enforces (``clean_path_id``)."""
     return OpenApiParameter(

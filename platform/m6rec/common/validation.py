@@ -76,8 +76,8 @@ def clean_id(value: Any, *, allow_slash: bool = False, what: str = "id") -> str:
 # separators, surrogates, private use). Unassigned code points and the few such characters above
 # U+FFFF are refused too but not listed. A test checks this against :func:`clean_id`.
 _NOT_IN_IDS = (
-    r"\x00-\x1f\x7f-\xa0\xad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u1680\u180e"
-    r"\u2000-\u200f\u2028-\u202f\u205f-\u2064\u2066-\u206f\u3000\ud800-\uf8ff\ufeff\ufff9-\ufffb"
+    r"\u0000-\u001f\u007f-\u00a0\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u1680"
+    r"\u180e\u2000-\u200f\u2028-\u202f\u205f-\u2064\u2066-\u206f\u3000\ud800-\uf8ff\ufeff\ufff9-\ufffb"
 )
 
 

@@ -10,7 +10,8 @@ from rest_framework.views import APIView
 
 from m6rec.common.auth import HasAdminScope, request_tenant
 from m6rec.common.errors import Conflict, shorten
-from m6rec.common.schema import error_responses
+from m6rec.common.pagination import limit_from
+from m6rec.common.schema import error_responses, limit_param
 from m6rec.registry import selectors, services
 from m6rec.registry.errors import RegistryError
 from m6rec.registry.models import ModelVersion
@@ -89,15 +90,13 @@ def _list_response(tenant, limit: int) -> Response:
 class VersionListApi(AdminApi):
     @extend_schema(
         operation_id="models_versions_list",
-        parameters=[OpenApiParameter("limit", int, description="1..500, default 100.")],
-        responses={200: VersionListOutputSerializer, **error_responses(401, 403, 429)},
+        parameters=[limit_param(maximum=500, default=100, what="How many of the newest versions")],
+        responses={200: VersionListOutputSerializer, **error_responses(400, 401, 403, 429)},
+        description="The tenant's model versions, newest first, and the active version.",
     )
     def get(self, request):
         tenant = request_tenant(request)
-        try:
-            limit = min(max(int(request.query_params.get("limit", 100)), 1), 500)
-        except ValueError:
-            limit = 100
+        limit = limit_from(request, default=100, maximum=500)
         return _list_response(tenant, limit)
 
 

@@ -108,7 +108,7 @@ SIMILAR_QUERY = QueryParams(k=_KField())
 
 class SessionRecommendationsInput(serializers.Serializer):
     recent_items = serializers.ListField(
-        child=serializers.CharField(max_length=ID_MAX_LENGTH),
+        child=serializers.CharField(min_length=1, max_length=ID_MAX_LENGTH),
         max_length=MAX_RECENT,
         allow_empty=True,
         help_text="Item ids the anonymous/session user interacted with, oldest first.",
@@ -116,7 +116,7 @@ class SessionRecommendationsInput(serializers.Serializer):
     k = _KField(help_text=f"Number of items, 1..{MAX_K}.")
     category = _CategoryField(help_text="Only items listing this category.")
     exclude = serializers.ListField(
-        child=serializers.CharField(max_length=ID_MAX_LENGTH),
+        child=serializers.CharField(min_length=1, max_length=ID_MAX_LENGTH),
         max_length=MAX_EXCLUDE,
         required=False,
         default=list,
@@ -181,7 +181,11 @@ class _ServingApi(APIView):
         return response
 
 
-_K = OpenApiParameter("k", OpenApiTypes.INT, description=f"1..{MAX_K} (default 10)")
+_K = OpenApiParameter(
+    "k",
+    {"type": "integer", "minimum": 1, "maximum": MAX_K, "default": 10},
+    description=f"Number of items, 1..{MAX_K} (default 10); any other value is a 400 on `k`.",
+)
 _CATEGORY = OpenApiParameter("category", OpenApiTypes.STR, description="Item category filter")
 
 

@@ -10,7 +10,8 @@ from rest_framework.views import APIView
 
 from m6rec.common.auth import HasAdminScope, request_tenant
 from m6rec.common.errors import Conflict, shorten
-from m6rec.common.schema import error_responses
+from m6rec.common.pagination import limit_from
+from m6rec.common.schema import error_responses, limit_param
 from m6rec.training import selectors, services
 from m6rec.training.errors import TrainingConflictError, TrainingError
 from m6rec.training.models import TrainingRun
@@ -94,13 +95,11 @@ class RunDetailApi(AdminApi):
 class RunListApi(AdminApi):
     @extend_schema(
         operation_id="models_runs_list",
-        parameters=[OpenApiParameter("limit", int, description="1..100, default 20.")],
-        responses={200: RunOutputSerializer(many=True), **error_responses(401, 403, 429)},
+        parameters=[limit_param(maximum=100, default=20, what="How many of the newest runs")],
+        responses={200: RunOutputSerializer(many=True), **error_responses(400, 401, 403, 429)},
+        description="The tenant's training runs, newest first.",
     )
     def get(self, request):
-        try:
-            limit = min(max(int(request.query_params.get("limit", 20)), 1), 100)
-        except ValueError:
-            limit = 20
+        limit = limit_from(request, default=20, maximum=100)
         runs = selectors.run_list(tenant=request_tenant(request))[:limit]
         return Response(RunOutputSerializer(runs, many=True).data)

@@ -66,3 +66,48 @@ def test_every_string_path_id_declares_the_id_rule():
                     assert "400" in operation["responses"], (route, method)
                     seen.add((route, method))
     assert len(seen) == 6  # items/{id} get+delete, users/{id} get+delete, similar, recommendations
+
+
+def test_schema_states_the_bounds_the_api_enforces():
+    """k, limit and cursor carry their minimum/maximum; body ids their length and pattern."""
+    from drf_spectacular.generators import SchemaGenerator
+
+    from m6rec.common.validation import EVENT_ID_PATTERN, ID_PATTERN
+
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    bounds = {}
+    for route, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            for param in operation.get("parameters", []):
+                if param["in"] == "query" and param["name"] in {"k", "limit", "cursor"}:
+                    bounds[(route, method, param["name"])] = param["schema"]
+            if any(p["in"] == "query" for p in operation.get("parameters", [])):
+                assert "400" in operation["responses"], (route, method)
+    k = {"type": "integer", "minimum": 1, "maximum": 100, "default": 10}
+    assert bounds[("/api/v1/users/{user_id}/recommendations", "get", "k")] == k
+    assert bounds[("/api/v1/items/{item_id}/similar", "get", "k")] == k
+    assert bounds[("/api/v1/popular", "get", "k")] == k
+    for route in ("/api/v1/items", "/api/v1/users"):
+        assert bounds[(route, "get", "limit")] == {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 1000,
+            "default": 100,
+        }
+        assert bounds[(route, "get", "cursor")] == {"type": "string", "minLength": 1}
+    assert bounds[("/api/v1/models/runs", "get", "limit")]["maximum"] == 100
+    assert bounds[("/api/v1/models/versions", "get", "limit")]["maximum"] == 500
+    assert all(s.get("minimum") == 1 for (_, _, name), s in bounds.items() if name != "cursor")
+
+    components = schema["components"]["schemas"]
+    id_schema = {"type": "string", "minLength": 1, "maxLength": 255, "pattern": ID_PATTERN}
+    assert components["ItemRow"]["properties"]["item_id"] == {
+        **id_schema,
+        "description": "The tenant's own id; no '/'.",
+    }
+    assert components["UserRow"]["properties"]["user_id"] == id_schema
+    row = components["InteractionRow"]["properties"]
+    assert row["user_id"] == row["item_id"] == id_schema
+    assert row["event_id"]["pattern"] == EVENT_ID_PATTERN and row["event_id"]["minLength"] == 1
+    session = components["SessionRecommendationsInput"]["properties"]
+    assert session["recent_items"]["items"] == {"type": "string", "minLength": 1, "maxLength": 255}

@@ -115,3 +115,17 @@ def test_openapi_schema_lists_model_endpoints(api):
         "/api/v1/models/runs/{run_id}",
     ):
         assert path in text
+
+
+def test_versions_list_honours_limit_and_refuses_bad_values(api, tenant, make_version):
+    for _ in range(3):
+        make_version(tenant)
+    listed = api.get("/api/v1/models/versions?limit=2").json()["versions"]
+    assert [v["number"] for v in listed] == [3, 2]
+    assert len(api.get("/api/v1/models/versions?limit=500").json()["versions"]) == 3
+    for bad in ("0", "-1", "501", "abc", "", "1.5"):
+        response = api.get(f"/api/v1/models/versions?limit={bad}")
+        assert response.status_code == 400, bad
+        assert response.json()["error"]["details"]["errors"] == [
+            {"field": "limit", "message": "Must be an integer between 1 and 500."}
+        ]

@@ -59,3 +59,20 @@ def test_other_tenants_run_is_404_like_missing(api, other_api):
     assert api.get("/api/v1/models/runs").json() == []
     # the other tenant's run does not block this tenant
     assert api.post("/api/v1/models/train", {}, format="json").status_code == 202
+
+
+def test_runs_list_honours_limit_and_refuses_bad_values(api, tenant):
+    runs = [
+        TrainingRun.objects.create(tenant=tenant, trigger="api", status="succeeded")
+        for _ in range(3)
+    ]
+    newest_first = [r.pk for r in reversed(runs)]
+    assert [r["id"] for r in api.get("/api/v1/models/runs").json()] == newest_first
+    assert [r["id"] for r in api.get("/api/v1/models/runs?limit=2").json()] == newest_first[:2]
+    assert len(api.get("/api/v1/models/runs?limit=100").json()) == 3
+    for bad in ("0", "-1", "101", "abc", "", "1.5"):
+        response = api.get(f"/api/v1/models/runs?limit={bad}")
+        assert response.status_code == 400, bad
+        assert response.json()["error"]["details"]["errors"] == [
+            {"field": "limit", "message": "Must be an integer between 1 and 100."}
+        ]
