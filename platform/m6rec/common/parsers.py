@@ -2,21 +2,28 @@
 
 Python's ``json`` accepts ``NaN``, ``Infinity`` and ``-Infinity`` and turns ``1e999`` into
 ``inf``; none of them is JSON and none can be stored in PostgreSQL's jsonb, so all are refused
-here with a message that names the problem. DRF streams the body straight from the request,
+here with a message that names the problem. It also keeps the last of repeated keys in an
+object (``{"user_id": "a", "user_id": "b"}``), which hides a client's bug: refused too (RFC 8259
+leaves their meaning undefined). Bodies are UTF-8 as RFC 8259 requires for JSON exchanged
+between systems: a declared ``charset`` other than UTF-8 is a 415, bytes that are not UTF-8
+(UTF-16/32, which ``json.loads`` would otherwise detect and decode) a 400; a leading UTF-8 byte
+order mark is ignored, as the RFC allows. DRF streams the body straight from the request,
 bypassing ``DATA_UPLOAD_MAX_MEMORY_SIZE``, so the limit is enforced here too (413).
 """
 
 from __future__ import annotations
 
+import codecs
 import json
 import math
 import re
 
 from django.conf import settings
-from rest_framework.exceptions import ParseError
+from django.utils.http import parse_header_parameters
+from rest_framework.exceptions import ParseError, UnsupportedMediaType
 from rest_framework.parsers import JSONParser
 
-from m6rec.common.errors import RequestTooLarge
+from m6rec.common.errors import RequestTooLarge, quoted
 
 
 class _NonFiniteNumber(ValueError):
@@ -40,6 +47,21 @@ def _parse_int(text: str) -> int:
     return int(text)
 
 
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _object_without_duplicate_keys(pairs: list[tuple[str, object]]) -> dict:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _DuplicateKey(f"duplicate key {quoted(key)} in an object")
+            seen.add(key)
+    return obj
+
+
 def max_body_bytes() -> int:
     return int(getattr(settings, "M6REC_MAX_BODY_BYTES", settings.DATA_UPLOAD_MAX_MEMORY_SIZE))
 
@@ -47,21 +69,46 @@ def max_body_bytes() -> int:
 # Only a number with a 3-digit exponent or a run of 41+ digits can overflow a float or be an
 # oversized integer; bodies without one are parsed without per-number Python callbacks.
 _SUSPICIOUS_NUMBER = re.compile(r"\d[eE][+]?\d{3}|\d{41}")
-_SUSPICIOUS_NUMBER_B = re.compile(rb"\d[eE][+]?\d{3}|\d{41}")
+_UTF8_CHARSETS = frozenset({"utf-8", "ascii"})  # codecs' names; ASCII is a subset of UTF-8
+
+
+def _not_utf8(problem: str) -> ParseError:
+    return ParseError(
+        f"JSON parse error: the body is not valid UTF-8 ({problem}); "
+        "JSON must be sent as UTF-8 (RFC 8259)."
+    )
+
+
+def _utf8_text(raw: bytes) -> str:
+    """The body decoded as UTF-8 (a leading byte order mark dropped), or ParseError."""
+    utf16_or_32 = "it looks like UTF-16 or UTF-32"
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        if raw[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE) or b"\x00" in raw[:4]:
+            raise _not_utf8(utf16_or_32) from exc
+        raise _not_utf8(f"invalid byte at position {exc.start}") from exc
+    if "\x00" in text[:4]:  # UTF-16/32 of ASCII without a byte order mark is valid UTF-8
+        raise _not_utf8(utf16_or_32)
+    return text
 
 
 def loads_strict(raw: bytes | str):
-    """``json.loads`` that refuses NaN/Infinity/overflowing numbers; raises ParseError."""
-    pattern = _SUSPICIOUS_NUMBER_B if isinstance(raw, bytes) else _SUSPICIOUS_NUMBER
+    """``json.loads`` that refuses NaN/Infinity/overflowing numbers, repeated keys in an object
+    and (for bytes) anything but UTF-8; raises ParseError."""
+    text = _utf8_text(raw) if isinstance(raw, bytes) else raw
     hooks = {}
-    if pattern.search(raw):
+    if _SUSPICIOUS_NUMBER.search(text):
         hooks = {"parse_float": _parse_float, "parse_int": _parse_int}
     try:
-        return json.loads(raw, parse_constant=_reject_constant, **hooks)
-    except _NonFiniteNumber as exc:
+        return json.loads(
+            text,
+            parse_constant=_reject_constant,
+            object_pairs_hook=_object_without_duplicate_keys,
+            **hooks,
+        )
+    except (_NonFiniteNumber, _DuplicateKey) as exc:
         raise ParseError(f"JSON parse error: {exc}.") from exc
-    except UnicodeDecodeError as exc:
-        raise ParseError("JSON parse error: the body is not valid UTF-8.") from exc
     except json.JSONDecodeError as exc:
         raise ParseError(
             f"JSON parse error: {exc.msg} at line {exc.lineno} column {exc.colno}."
@@ -74,6 +121,7 @@ def loads_strict(raw: bytes | str):
 
 class StrictJSONParser(JSONParser):
     def parse(self, stream, media_type=None, parser_context=None):
+        _require_utf8_charset(media_type)
         limit = max_body_bytes()
         request = (parser_context or {}).get("request")
         if request is not None:
@@ -88,10 +136,22 @@ class StrictJSONParser(JSONParser):
         raw = stream.read(limit + 1)
         if len(raw) > limit:
             raise RequestTooLarge(f"Request body exceeds the limit of {limit} bytes.")
-        encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
-        if encoding.lower().replace("-", "") != "utf8":
-            try:
-                raw = raw.decode(encoding)
-            except (LookupError, UnicodeDecodeError) as exc:
-                raise ParseError(f"JSON parse error: cannot decode body as {encoding}.") from exc
         return loads_strict(raw)
+
+
+def _require_utf8_charset(media_type: str | None) -> None:
+    """415 for ``Content-Type: application/json; charset=<anything but UTF-8>``."""
+    _, params = parse_header_parameters(media_type or "")
+    charset = params.get("charset")
+    if charset is None:
+        return
+    try:
+        name = codecs.lookup(charset).name
+    except LookupError:
+        name = None
+    if name not in _UTF8_CHARSETS:
+        raise UnsupportedMediaType(
+            media_type,
+            detail=f"JSON bodies must be UTF-8 (RFC 8259); charset {quoted(charset)} is not "
+            "supported.",
+        )

@@ -94,3 +94,19 @@ def test_documented_id_patterns_agree_with_clean_id(pattern, allow_slash):
             assert bool(compiled.fullmatch(value)) is expected, (hex(code), value)
     for value in ("x" * 255, "with space", "emoji-🎬", "café"):
         assert compiled.fullmatch(value) and _accepted(value, allow_slash=allow_slash)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ['{"a": 1, "a": 1}', '{"a": {"b": 1, "c": 2, "b": 3}}', '[{"x": 1}, {"y": 2, "y": 2}]'],
+)
+def test_strict_json_refuses_duplicate_keys_at_any_depth(text):
+    with pytest.raises(ParseError, match="duplicate key"):
+        loads_strict(text)
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-32-be", "latin-1"])
+def test_strict_json_reads_bytes_as_utf8_only(encoding):
+    with pytest.raises(ParseError, match="not valid UTF-8"):
+        loads_strict('{"title": "Amélie"}'.encode(encoding))
+    assert loads_strict(b'\xef\xbb\xbf{"title": "Am\xc3\xa9lie"}') == {"title": "Amélie"}

@@ -230,3 +230,75 @@ def test_cursors_from_links_walk_both_ways_one_row_at_a_time(api):
         url = page["previous"]
     assert back == ids[:-1]
     assert api.get("/api/v1/items?cursor=" + b64("p=1")).status_code == 200  # well-formed
+
+
+# ---------------------------------------------------------------------- 5. JSON bodies
+def post_raw(client, path: str, body: bytes, content_type: str = "application/json"):
+    return client.generic("POST", path, body, content_type=content_type)
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "key"),
+    [
+        ("/api/v1/users", b'{"users": [{"user_id": "a", "user_id": "b"}]}', "user_id"),
+        ("/api/v1/users", b'{"users": [{"user_id": "a"}], "users": []}', "users"),
+        (
+            "/api/v1/items",
+            b'{"items": [{"item_id": "a", "properties": {"title": "x", "title": "y"}}]}',
+            "title",
+        ),
+        ("/api/v1/recommendations", b'{"recent_items": [], "k": 5, "k": 6}', "k"),
+    ],
+)
+def test_duplicate_keys_in_a_body_are_400(api, path, body, key):
+    error = error_of(post_raw(api, path, body), 400)
+    assert error["code"] == "parse_error"
+    assert f"duplicate key '{key}'" in error["message"]
+    assert api.get("/api/v1/users").json()["results"] == []
+    assert api.get("/api/v1/items").json()["results"] == []
+
+
+def test_a_long_duplicate_key_is_echoed_short(api):
+    key = "x" * 8000
+    body = json.dumps({"users": [{"user_id": "a", "properties": {}}]})
+    body = body.replace('"properties": {}', f'"properties": {{"{key}": 1, "{key}": 2}}')
+    error = error_of(post_raw(api, "/api/v1/users", body.encode()), 400)
+    assert_echo_is_short(error["message"])
+
+
+def test_the_same_keys_in_different_objects_are_fine(api):
+    body = b'{"users": [{"user_id": "a", "properties": {"user_id": 1}}, {"user_id": "b"}]}'
+    response = post_raw(api, "/api/v1/users", body)
+    assert response.status_code == 200 and response.json()["created"] == 2
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be", "utf-32"])
+def test_utf16_and_utf32_bodies_are_400_not_decoded(api, encoding):
+    body = json.dumps({"users": [{"user_id": "a"}]}).encode(encoding)
+    error = error_of(post_raw(api, "/api/v1/users", body), 400)
+    assert error["code"] == "parse_error"
+    assert "UTF-8" in error["message"]
+    assert api.get("/api/v1/users").json()["results"] == []
+
+
+@pytest.mark.parametrize("charset", ["utf-16", "UTF-16LE", "latin-1", "no-such-charset"])
+def test_a_declared_charset_other_than_utf8_is_415(api, charset):
+    body = json.dumps({"users": [{"user_id": "a"}]})
+    content_type = f"application/json; charset={charset}"
+    for raw in (body.encode("utf-8"), body.encode("utf-16")):
+        error = error_of(post_raw(api, "/api/v1/users", raw, content_type), 415)
+        assert error["code"] == "unsupported_media_type"
+        assert "UTF-8" in error["message"] and charset in error["message"]
+    assert api.get("/api/v1/users").json()["results"] == []
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    ["application/json", "application/json; charset=utf-8", "application/json; charset=UTF8"],
+)
+def test_utf8_bodies_with_or_without_a_bom_are_accepted(api, content_type):
+    body = json.dumps({"users": [{"user_id": "café"}]}, ensure_ascii=False).encode("utf-8")
+    for raw in (body, b"\xef\xbb\xbf" + body):
+        response = post_raw(api, "/api/v1/users", raw, content_type)
+        assert response.status_code == 200, response.content
+    assert api.get("/api/v1/users/caf%C3%A9").status_code == 200
