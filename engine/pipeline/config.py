@@ -44,6 +44,8 @@ class TrainConfig:
     mf_transform: tuple[str, ...] = ("binary", "log")
     mf_iterations: int = 15
     mf_max_trials: int = 8
+    # validation users that score each item-item / MF trial (a fixed sample above this)
+    tune_max_users: int = 10_000
     # fusion
     use_fusion: bool = True
     # "implicit": listwise softmax loss over each user's candidates (held-out items = 1);

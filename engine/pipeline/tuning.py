@@ -13,9 +13,30 @@ from engine.pipeline.clock import _Clock
 from engine.pipeline.config import K, TrainConfig
 from engine.pipeline.splits import _Split
 
+# user × item cells scored at a time while tuning (bounds memory at any catalogue size)
+CHUNK_CELLS = 4_000_000
 
-def _ndcg_full(scores: np.ndarray, truth: sp.csr_matrix, users: np.ndarray) -> float:
-    return ranking_metrics(topk_from_scores(scores, K), truth, users, K)[f"ndcg@{K}"]
+
+def _tuning_users(s: _Split, cfg: TrainConfig) -> np.ndarray:
+    """The validation users that score the trials: all, or a fixed sample of
+    ``cfg.tune_max_users`` of them (same seed, same sample) for large tenants."""
+    users = s.val_users
+    if len(users) <= cfg.tune_max_users:
+        return users
+    rng = np.random.default_rng(cfg.seed)
+    return np.sort(rng.choice(users, cfg.tune_max_users, replace=False))
+
+
+def _ndcg_of(score_rows, s: _Split, users: np.ndarray) -> float:
+    """Validation nDCG@10 of ``score_rows(users) -> (n, n_items)`` (seen items masked), a
+    chunk of users at a time."""
+    step = max(1, CHUNK_CELLS // max(s.x_inner.shape[1], 1))
+    tops = []
+    for a in range(0, len(users), step):
+        u = users[a : a + step]
+        tops.append(topk_from_scores(_masked(score_rows(u), s.x_inner[u]), K))
+    top = np.concatenate(tops) if tops else np.zeros((0, K), np.int64)
+    return ranking_metrics(top, s.truth, users, K)[f"ndcg@{K}"]
 
 
 def _masked(scores: np.ndarray, seen: sp.csr_matrix) -> np.ndarray:
@@ -51,13 +72,13 @@ def _tune_item_item(s: _Split, kind: str, cfg: TrainConfig, clock: _Clock):
     inner-split weights, and every trial's nDCG@10."""
     results = {}
     best = (-1.0, None, None)
-    hist = s.x_inner[s.val_users]
+    users = _tuning_users(s, cfg)
     grid = item_item_grid(kind, cfg)
     for j, param in enumerate(grid):
         if j > 0 and clock.over(0.2, "tune:itemcf"):
             break
         w = fit_item_item_cfg(s.x_inner, kind, param, cfg)
-        nd = _ndcg_full(_masked(w.batch_scores(hist.toarray()), hist), s.truth, s.val_users)
+        nd = _ndcg_of(lambda u, w=w: w.batch_scores(s.x_inner[u].toarray()), s, users)
         results[str(param)] = round(nd, 5)
         if nd > best[0]:
             best = (nd, param, w)
@@ -114,14 +135,13 @@ def _fit_mf(w: sp.csr_matrix, hp: dict, cfg: TrainConfig) -> MFModel:
 def _tune_mf(s: _Split, cfg: TrainConfig, clock: _Clock) -> tuple[dict, float, list]:
     trials = []
     best = (-1.0, None)
-    hist = s.x_inner[s.val_users]
+    users = _tuning_users(s, cfg)
     grid = _mf_grid(cfg)[: cfg.mf_max_trials]
     for j, hp in enumerate(grid):
         if j > 0 and clock.over(0.3, "tune:mf"):
             break
         m = _fit_mf(s.w_inner, hp, cfg)
-        sc = m.user_factors[s.val_users] @ m.item_factors.T
-        nd = _ndcg_full(_masked(sc, hist), s.truth, s.val_users)
+        nd = _ndcg_of(lambda u, m=m: m.user_factors[u] @ m.item_factors.T, s, users)
         trials.append({**hp, "ndcg@10": round(nd, 5)})
         if nd > best[0]:
             best = (nd, hp)
