@@ -141,6 +141,17 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = False
+# Publishing (web requests, beat) must not hang while the broker is down: give up after
+# ~0.2 s of retries and 1 s per connection attempt (worst case ≈ 2.2 s, refused ≈ 0.2 s).
+# A training run that could not be sent stays "to dispatch" and beat retries it (below).
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1,
+    "interval_start": 0.2,
+    "interval_step": 0.2,
+    "interval_max": 0.2,
+}
+CELERY_BROKER_CONNECTION_TIMEOUT = 1.0
+CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 1.0}
 # Training queues (m6rec.ops.queues.queue_for): tenants at/over the threshold go to "large".
 CELERY_TASK_DEFAULT_QUEUE = "small"
 M6REC_LARGE_TENANT_INTERACTIONS = env.int("M6REC_LARGE_TENANT_INTERACTIONS", default=1_000_000)
@@ -162,6 +173,13 @@ CELERY_BEAT_SCHEDULE = {
     "m6rec-training-schedule": {
         "task": "m6rec.training.tasks.schedule_training",
         "schedule": env.float("M6REC_TRAINING_SCHEDULE_INTERVAL", default=300.0),
+    },
+    # Outbox sender: runs whose message could not reach the broker (outage) are sent within
+    # one interval of the broker's return.
+    "m6rec-training-dispatch": {
+        "task": "m6rec.training.tasks.dispatch_training_runs",
+        "schedule": env.float("M6REC_TRAINING_DISPATCH_INTERVAL", default=5.0),
+        "options": {"expires": env.float("M6REC_TRAINING_DISPATCH_INTERVAL", default=5.0)},
     },
     "m6rec-training-sweep-stuck": {
         "task": "m6rec.training.tasks.sweep_stuck_runs",

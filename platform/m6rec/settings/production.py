@@ -119,7 +119,8 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Redis redelivers an unacknowledged task after the visibility timeout; with acks_late it
 # must exceed the longest training run, or a long run would start twice.
 CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "visibility_timeout": env.int("M6REC_CELERY_VISIBILITY_TIMEOUT", default=6 * 60 * 60)
+    **CELERY_BROKER_TRANSPORT_OPTIONS,  # noqa: F405 - bounded connect timeout (base)
+    "visibility_timeout": env.int("M6REC_CELERY_VISIBILITY_TIMEOUT", default=6 * 60 * 60),
 }
 # Recycle pool processes now and then (TensorFlow does not give memory back).
 CELERY_WORKER_MAX_TASKS_PER_CHILD = env.int("M6REC_CELERY_MAX_TASKS_PER_CHILD", default=10)

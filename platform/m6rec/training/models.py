@@ -44,7 +44,14 @@ class TrainingRun(models.Model):
         max_length=200, blank=True, default="", help_text="Who asked: user, API key or system."
     )
     created_at = models.DateTimeField(auto_now_add=True)
-    dispatched_at = models.DateTimeField(null=True, blank=True)
+    dispatched_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the task was last handed to the broker."
+    )
+    dispatch_pending = models.BooleanField(
+        default=False,
+        help_text="Outbox marker: the task still has to reach the broker (sent on commit, "
+        "retried every few seconds by the dispatch_training_runs beat task).",
+    )
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
@@ -79,7 +86,14 @@ class TrainingRun(models.Model):
                 name="training_progress_percent",
             ),
         ]
-        indexes = [models.Index(fields=["tenant", "-created_at"], name="training_run_tenant")]
+        indexes = [
+            models.Index(fields=["tenant", "-created_at"], name="training_run_tenant"),
+            models.Index(
+                fields=["created_at"],
+                condition=Q(dispatch_pending=True),
+                name="training_run_to_dispatch",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"run {self.pk} ({self.tenant_id}, {self.status})"

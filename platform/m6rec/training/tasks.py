@@ -37,3 +37,9 @@ def schedule_training() -> list[int]:
 def sweep_stuck_runs() -> list[int]:
     """Beat: fail runs whose worker died; re-send queued runs that were never picked up."""
     return services.training_run_sweep_stuck()
+
+
+@shared_task(name="m6rec.training.tasks.dispatch_training_runs", ignore_result=True)
+def dispatch_training_runs() -> list[int]:
+    """Beat (every few seconds): send runs whose message could not reach the broker."""
+    return services.training_run_dispatch_pending()

@@ -2,7 +2,9 @@
 
 Life of a run::
 
-    training_run_create()  ── queued ──(on commit)──> train_tenant.delay(run_id)
+    training_run_create()  ── queued, dispatch_pending ──(on commit)──> train_tenant.delay(run_id)
+                           (broker down: stays dispatch_pending; training_run_dispatch_pending()
+                           sends it from beat every few seconds once the broker is back)
     training_run_execute() ── running ── data → features → engine → publish bundle
                            ── register ModelVersion (candidate) + quality gate, one transaction
                            ── succeeded | failed | cancelled
@@ -28,6 +30,7 @@ from m6rec.training.services.runs import (
     training_run_cancel,
     training_run_create,
     training_run_dispatch,
+    training_run_dispatch_pending,
     training_run_sync,
 )
 from m6rec.training.services.scheduling import training_run_sweep_stuck, training_schedule_due
@@ -41,6 +44,7 @@ __all__ = [
     "training_run_cancel",
     "training_run_create",
     "training_run_dispatch",
+    "training_run_dispatch_pending",
     "training_run_execute",
     "training_run_sweep_stuck",
     "training_run_sync",

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from m6rec.registry import services as registry_services
@@ -53,6 +55,11 @@ def training_run_create(
 ) -> TrainingRun:
     """Queue a training run for ``tenant``; the task is sent when the transaction commits.
 
+    Transactional outbox: the run is committed with ``dispatch_pending`` set, and the commit
+    hook sends it; when the broker is unreachable the run stays marked and
+    :func:`training_run_dispatch_pending` (beat, every ``M6REC_TRAINING_DISPATCH_INTERVAL``
+    seconds) sends it once the broker is back. Nothing here raises for a broker outage.
+
     Raises :class:`TrainingConflictError` (API: 409) when the tenant already has a queued or
     running run. ``requested_by``: a user, an API key, a label or ``None`` (system).
     """
@@ -73,6 +80,7 @@ def training_run_create(
                 requested_by=user,
                 requested_by_label=label,
                 status=Status.QUEUED,
+                dispatch_pending=dispatch,
             )
             if dispatch:
                 run_id = run.pk
@@ -103,23 +111,82 @@ def _queue_name(interaction_count: int) -> str | None:
     return queue_for(interaction_count)
 
 
-def training_run_dispatch(*, run_id: int) -> None:
-    """Send ``train_tenant(run_id)`` to the broker (the queue picked by ``ops.queues``)."""
+def dispatch_lease() -> timedelta:
+    """How long a sender's claim on a run lasts before another sender may retry it."""
+    return timedelta(seconds=float(_setting("M6REC_TRAINING_DISPATCH_LEASE", 30)))
+
+
+def training_run_dispatch(*, run_id: int) -> bool:
+    """Send ``train_tenant(run_id)`` to the broker (the queue picked by ``ops.queues``).
+
+    Returns whether the message was handed to the broker. The run is claimed first (a
+    conditional update of ``dispatched_at``), so concurrent senders (the commit hook, the
+    beat task, the sweep) send it once. When the broker cannot be reached (publishing gives up
+    after the bounded ``CELERY_TASK_PUBLISH_RETRY_POLICY``), the run keeps, or gets,
+    ``dispatch_pending`` and is retried by :func:`training_run_dispatch_pending`; this
+    function never raises for it.
+    """
     from m6rec.training.tasks import train_tenant
 
-    run = TrainingRun.objects.filter(pk=run_id).only("tenant_id", "status").first()
+    run = TrainingRun.objects.filter(pk=run_id).only("tenant_id", "status", "dispatched_at").first()
     if run is None or run.status != Status.QUEUED:
-        return
-    queue = None
-    if _setting("M6REC_TRAINING_ROUTING", True):
-        from m6rec.catalog.models import Interaction
-
-        queue = _queue_name(Interaction.objects.filter(tenant_id=run.tenant_id).count())
-    TrainingRun.objects.filter(pk=run_id).update(dispatched_at=timezone.now())
-    if queue:
-        train_tenant.apply_async(args=[run_id], queue=queue)
+        return False
+    claimed_at = timezone.now()
+    claim = TrainingRun.objects.filter(pk=run_id, status=Status.QUEUED)
+    if run.dispatched_at is None:
+        claim = claim.filter(dispatched_at__isnull=True)
     else:
-        train_tenant.delay(run_id)
+        claim = claim.filter(dispatched_at=run.dispatched_at)
+    if not claim.update(dispatched_at=claimed_at):
+        return False  # another sender claimed it just now, or it started or was cancelled
+    ours = TrainingRun.objects.filter(pk=run_id, dispatched_at=claimed_at)
+    try:
+        queue = None
+        if _setting("M6REC_TRAINING_ROUTING", True):
+            from m6rec.catalog.models import Interaction
+
+            queue = _queue_name(Interaction.objects.filter(tenant_id=run.tenant_id).count())
+        if queue:
+            train_tenant.apply_async(args=[run_id], queue=queue)
+        else:
+            train_tenant.delay(run_id)
+    except Exception as exc:  # noqa: BLE001 - broker down: keep the run to dispatch, retry soon
+        ours.filter(status=Status.QUEUED).update(dispatched_at=None, dispatch_pending=True)
+        logger.warning(
+            "training run %s not sent to the broker (%s: %s); kept to dispatch, retried by "
+            "the dispatch_training_runs beat task",
+            run_id,
+            type(exc).__name__,
+            exc,
+        )
+        return False
+    ours.update(dispatch_pending=False)
+    return True
+
+
+def training_run_dispatch_pending(*, now=None, limit: int = 100) -> list[int]:
+    """Send the runs still marked ``dispatch_pending`` (the outbox), oldest first.
+
+    A run whose claim is younger than :func:`dispatch_lease` is being sent by someone else and
+    is skipped. Stops at the first run that cannot be sent (the broker is down: the next call
+    retries). Returns the ids of the runs sent.
+    """
+    now = now or timezone.now()
+    due = (
+        TrainingRun.objects.filter(status=Status.QUEUED, dispatch_pending=True)
+        .filter(Q(dispatched_at__isnull=True) | Q(dispatched_at__lt=now - dispatch_lease()))
+        .order_by("created_at", "pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+    sent: list[int] = []
+    for run_id in list(due):
+        if training_run_dispatch(run_id=run_id):
+            sent.append(run_id)
+        elif TrainingRun.objects.filter(
+            pk=run_id, status=Status.QUEUED, dispatch_pending=True, dispatched_at__isnull=True
+        ).exists():
+            break  # not sent (broker unreachable): leave the rest for the next call
+    return sent
 
 
 def training_run_cancel(*, run: TrainingRun, actor: Any = None) -> TrainingRun:

@@ -25,9 +25,9 @@ def training_run_sweep_stuck(*, now=None) -> list[int]:
     """Fail runs left ``running`` by a dead worker; re-send runs that stayed ``queued``.
 
     A running run is stuck when its heartbeat is older than the lock timeout and nobody holds
-    the tenant's lock. A queued run is re-dispatched when it was sent more than
-    ``M6REC_TRAINING_REDISPATCH_AFTER`` seconds ago (duplicates are no-ops). Returns the ids
-    of the runs it failed.
+    the tenant's lock. Runs still to dispatch (broker outage) are sent; a queued run is
+    re-dispatched when it was sent more than ``M6REC_TRAINING_REDISPATCH_AFTER`` seconds ago
+    (duplicates are no-ops). Returns the ids of the runs it failed.
     """
     now = now or timezone.now()
     stale = now - timedelta(seconds=lock_timeout())
@@ -49,8 +49,11 @@ def training_run_sweep_stuck(*, now=None) -> list[int]:
         if updated:
             failed.append(run.pk)
             logger.warning("run %s failed by the sweep (worker lost)", run.pk)
+    runs.training_run_dispatch_pending(now=now)
     redispatch_after = timedelta(seconds=_setting("M6REC_TRAINING_REDISPATCH_AFTER", 900))
-    queued = TrainingRun.objects.filter(status=Status.QUEUED, created_at__lt=now - redispatch_after)
+    queued = TrainingRun.objects.filter(
+        status=Status.QUEUED, dispatch_pending=False, created_at__lt=now - redispatch_after
+    )
     for run_id, dispatched_at in queued.values_list("pk", "dispatched_at"):
         if dispatched_at is None or dispatched_at < now - redispatch_after:
             runs.training_run_dispatch(run_id=run_id)
