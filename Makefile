@@ -4,12 +4,13 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.m6rec-installed
 
-.PHONY: install demo test lint bench-engine clean
+.PHONY: install demo test lint lock bench-engine clean
 
 $(STAMP): pyproject.toml examples/m6rec-domain-books/pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --upgrade --quiet pip
-	$(PY) -m pip install --progress-bar on -e ".[dev]"
+	# Development/CI: every role at once (web serving + the [train] stack + dev tools).
+	$(PY) -m pip install --progress-bar on -e ".[dev,train]"
 	# The example third-party domain plugin: the tests prove it registers through its entry point.
 	$(PY) -m pip install --progress-bar on -e examples/m6rec-domain-books
 	@touch $(STAMP)
@@ -27,6 +28,17 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+
+## Regenerate the hash-pinned lock files the image installs from (Python 3.11, Linux x86-64,
+## PyPI): requirements/web.txt = base dependencies, requirements/worker.txt = base + [train].
+LOCK_ENV := env -u PIP_FIND_LINKS -u PIP_CONSTRAINT PIP_CONFIG_FILE=/dev/null
+PIP_COMPILE := $(LOCK_ENV) $(VENV)/bin/pip-compile --quiet --generate-hashes --allow-unsafe \
+	--strip-extras --no-emit-index-url --index-url https://pypi.org/simple $(LOCK_ARGS)
+lock: $(STAMP)
+	@test -x $(VENV)/bin/pip-compile || $(PY) -m pip install --quiet pip-tools
+	@mkdir -p requirements
+	$(PIP_COMPILE) --output-file requirements/web.txt pyproject.toml
+	$(PIP_COMPILE) --extra train --output-file requirements/worker.txt pyproject.toml
 
 clean:
 	rm -rf $(VENV) var build *.egg-info .pytest_cache .ruff_cache

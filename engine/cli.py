@@ -49,6 +49,9 @@ def _progress_bar(desc: str):
 
 
 def cmd_train(args) -> int:
+    from engine.deps import require_training_stack
+
+    require_training_stack("python -m engine train")
     from engine.data import load_interactions
     from engine.features import load_item_features
     from engine.pipeline import TrainConfig, train_bundle

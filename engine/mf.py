@@ -58,6 +58,9 @@ def fit_mf(
     num_threads: int = 0,
 ) -> MFModel:
     """Fit iALS (``kind="als"``) or BPR (``kind="bpr"``) on a confidence matrix (users × items)."""
+    from engine.deps import require_training_stack
+
+    require_training_stack("fitting MF (implicit)")
     from threadpoolctl import threadpool_limits  # a dependency of implicit
 
     conf = conf.tocsr().astype(np.float32)

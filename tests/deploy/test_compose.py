@@ -63,6 +63,10 @@ def test_compose_resolved_config(compose_cli, tmp_path):
     resolved = yaml.safe_load(proc.stdout)
     web = resolved["services"]["web"]
     assert web["environment"]["DJANGO_SECRET_KEY"].startswith("CHANGE-ME")
+    assert web["build"]["target"] == "web"
+    for name in WORKERS:
+        assert resolved["services"][name]["build"]["target"] == "worker"
+        assert resolved["services"][name]["image"] == "m6rec-worker:latest"
     assert web["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
 
 
@@ -78,12 +82,22 @@ def test_services(compose):
     assert set(compose["services"]) == {"postgres", "redis", *APP_SERVICES}
 
 
-def test_app_services_share_one_image_and_env(compose):
-    images = {compose["services"][s]["image"] for s in APP_SERVICES}
-    assert images == {"${M6REC_IMAGE:-m6rec:latest}"}
+WORKERS = ("worker-small", "worker-large")
+
+
+def test_app_services_use_the_image_of_their_role_and_share_the_env(compose):
+    """DESIGN.md, "Installs by role": workers train (the `worker` target, with [train]);
+    web, migrate and beat never do (the `web` target, no TensorFlow)."""
     for name in APP_SERVICES:
         service = compose["services"][name]
+        if name in WORKERS:
+            assert service["image"] == "${M6REC_WORKER_IMAGE:-m6rec-worker:latest}", name
+            assert service["build"]["target"] == "worker", name
+        else:
+            assert service["image"] == "${M6REC_IMAGE:-m6rec:latest}", name
+            assert service["build"]["target"] == "web", name
         assert service["build"]["dockerfile"] == "deploy/Dockerfile"
+        assert service["build"]["context"] == ".."
         assert service["environment"]["DJANGO_SETTINGS_MODULE"].endswith(
             "m6rec.settings.production}"
         )

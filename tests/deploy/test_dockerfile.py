@@ -1,7 +1,10 @@
-"""deploy/Dockerfile: multi-stage, installs the built wheel, non-root, health-checked."""
+"""deploy/Dockerfile: a shared base, web and worker targets from hash-pinned lock files,
+non-root, health-checked."""
 
 import re
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = ROOT / "deploy" / "Dockerfile"
@@ -29,33 +32,58 @@ def stages():
     return result
 
 
-def test_multi_stage_builder_then_slim_runtime():
+def test_multi_stage_builder_shared_runtime_then_worker_and_web_targets():
     froms = [rest for word, rest in instructions() if word == "FROM"]
-    assert len(froms) == 2
+    assert len(froms) == 4
     assert froms[0].endswith("AS builder") and froms[1].endswith("AS runtime")
-    assert all("slim" in f for f in froms)
+    assert all("slim" in f for f in froms[:2])
+    # both role targets build on the one shared base stage
+    assert froms[2] == "runtime AS worker" and froms[3] == "runtime AS web"
     builder = " ".join(rest for _, rest in stages()["builder"])
     assert "pip wheel --no-deps" in builder
-
-
-def test_runtime_installs_the_wheel_and_collects_static():
     runtime = stages()["runtime"]
-    runs = " ".join(rest for word, rest in runtime if word == "RUN")
-    assert re.search(r"pip install /tmp/dist/m6rec-\*\.whl", runs)
-    assert "collectstatic --noinput" in runs
     assert any(word == "COPY" and "--from=builder" in rest for word, rest in runtime)
     assert "PYTHONPATH" not in DOCKERFILE.read_text()
 
 
-def test_runs_as_non_root_with_healthcheck():
-    runtime = stages()["runtime"]
-    users = [rest for word, rest in runtime if word == "USER"]
+@pytest.mark.parametrize("role", ["web", "worker"])
+def test_each_target_installs_its_lock_file_then_the_wheel(role):
+    stage = stages()[role]
+    copies = [rest for word, rest in stage if word == "COPY"]
+    assert f"requirements/{role}.txt /tmp/requirements.txt" in copies
+    runs = " ".join(rest for word, rest in stage if word == "RUN")
+    lock = runs.index("pip install --no-deps --require-hashes -r /tmp/requirements.txt")
+    wheel = runs.index("pip install --no-deps /tmp/dist/m6rec-*.whl")
+    assert lock < wheel
+    assert "pip check" in runs
+    # never an unpinned dependency resolution in the image
+    assert not re.search(r"pip install (?!--no-deps)", runs)
+
+
+def test_web_collects_static_and_serves_gunicorn_with_healthcheck():
+    web = stages()["web"]
+    runs = " ".join(rest for word, rest in web if word == "RUN")
+    assert "collectstatic --noinput" in runs
+    (health,) = [rest for word, rest in web if word == "HEALTHCHECK"]
+    assert "/healthz" in health
+    (cmd,) = [rest for word, rest in web if word == "CMD"]
+    assert "gunicorn" in cmd and "/app/gunicorn.conf.py" in cmd
+    # the default target (the last stage) is web: a plain `docker build` serves
+    assert list(stages())[-1] == "web"
+
+
+def test_worker_runs_celery_without_the_http_healthcheck():
+    worker = stages()["worker"]
+    assert [rest for word, rest in worker if word == "HEALTHCHECK"] == ["NONE"]
+    (cmd,) = [rest for word, rest in worker if word == "CMD"]
+    assert '"celery", "-A", "m6rec", "worker"' in cmd
+
+
+@pytest.mark.parametrize("role", ["web", "worker"])
+def test_targets_run_as_non_root(role):
+    users = [rest for word, rest in stages()[role] if word == "USER"]
     assert users and users[-1].split(":")[0] not in {"0", "root"}
     assert users[-1].startswith("10001")  # the uid the Kubernetes manifests expect
-    (health,) = [rest for word, rest in runtime if word == "HEALTHCHECK"]
-    assert "/healthz" in health
-    (cmd,) = [rest for word, rest in runtime if word == "CMD"]
-    assert "gunicorn" in cmd and "/app/gunicorn.conf.py" in cmd
 
 
 def test_environment_names_are_known(known_env):

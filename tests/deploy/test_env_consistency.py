@@ -34,6 +34,7 @@ def test_env_example_documents_every_setting_it_sets(known_env):
     }
     compose_only = {
         "M6REC_IMAGE",
+        "M6REC_WORKER_IMAGE",
         "POSTGRES_DB",
         "POSTGRES_USER",
         "POSTGRES_PASSWORD",

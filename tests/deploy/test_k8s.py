@@ -82,14 +82,23 @@ def test_expected_resources(k8s_docs):
             assert doc["metadata"]["namespace"] == "m6rec"
 
 
-def test_one_image_everywhere(k8s_docs):
-    images = {
-        c["image"] for _, doc in k8s_docs if doc["kind"] in WORKLOAD_KINDS for c in containers(doc)
-    }
-    assert len(images) == 1, images
-    (image,) = images
+def test_one_image_per_role(k8s_docs):
+    """Workers run the `worker` target (with [train]); web, the migrate job and beat run the
+    `web` target (no TensorFlow). Both names are set in kustomization.yaml."""
     kustomization = yaml.safe_load((K8S / "kustomization.yaml").read_text())
-    assert image.split(":")[0] == kustomization["images"][0]["name"]
+    names = [entry["name"] for entry in kustomization["images"]]
+    assert names == ["registry.example.com/m6rec/m6rec", "registry.example.com/m6rec/m6rec-worker"]
+    web_image, worker_image = names
+    seen = set()
+    for path, doc in k8s_docs:
+        if doc["kind"] not in WORKLOAD_KINDS:
+            continue
+        want = worker_image if path.startswith("worker-") else web_image
+        for c in containers(doc):
+            assert c["image"].split(":")[0] == want, (path, c["name"])
+            seen.add(c["image"])
+    assert {image.split(":")[0] for image in seen} == set(names)
+    assert len({image.split(":")[1] for image in seen}) == 1  # one release tag
 
 
 def test_pods_are_non_root_and_locked_down(k8s_docs):

@@ -176,6 +176,17 @@ def _observe(seconds: float, outcome: str, queue: str | None) -> None:
         logger.exception("observe_training failed")
 
 
+def _require_training_stack() -> None:
+    """A web/serving install (``pip install m6rec``) cannot train: fail the run at once, with
+    the install command in its error, rather than deep in the engine."""
+    from engine.deps import TrainingStackMissing, require_training_stack
+
+    try:
+        require_training_stack("training a model")
+    except TrainingStackMissing as exc:
+        raise TrainingError(str(exc)) from exc
+
+
 def _tenant_domain(tenant):
     try:
         from m6rec.plugins.registry import get_domain
@@ -209,6 +220,7 @@ def _execute_claimed(
                 reporter.lock_lost = heartbeat.lost
                 reporter(stage, fraction)
 
+            _require_training_stack()
             domain = _tenant_domain(tenant)
             progress("data", 0.0)
             dataset = load_tenant_dataset(tenant=tenant, domain=domain, progress=progress)
