@@ -5,11 +5,15 @@ After authentication ``request.user`` is an :class:`ApiClient` and ``request.aut
 with :func:`request_tenant`.
 
 Verified keys are cached in-process for ``M6REC_API_KEY_CACHE_TTL`` seconds (default 5), keyed
-by the SHA-256 of the whole token, so a hit costs no query. Only successful verifications are
-cached. Revoking a key, or saving/deleting any key or tenant, clears this process's cache at
-once (and again on commit); other processes see the change within the TTL. The cached
-``ApiKey``/``Tenant`` objects are shared by the requests of one process: treat them as
-read-only.
+by the SHA-256 of the whole token, so a hit costs no query. Failed verifications are cached
+the same way (the digest and the error message, never the token) for
+``M6REC_API_KEY_NEGATIVE_CACHE_TTL`` seconds (default 5): a flood of requests with one bad key
+costs one query per process and period, not one per request. Revoking a key, or
+saving/deleting any key or tenant, clears both caches of this process at once (and again on
+commit); other processes see the change within the TTLs (a key created in another process is
+accepted here at the latest ``M6REC_API_KEY_NEGATIVE_CACHE_TTL`` seconds after a failed try).
+The cached ``ApiKey``/``Tenant`` objects are shared by the requests of one process: treat them
+as read-only.
 
 Throttling: the generic cell rate algorithm (GCRA) per key in Redis (one Lua script call, one
 round trip, through a shared redis-py connection pool) when the throttle cache is Django's Redis
@@ -57,17 +61,19 @@ INVALID_KEY = "The API key is invalid or has been revoked."
 INACTIVE_TENANT = "The tenant of this API key is inactive."
 
 DEFAULT_KEY_CACHE_TTL = 5.0
+DEFAULT_NEGATIVE_KEY_CACHE_TTL = 5.0
 KEY_CACHE_MAX_ENTRIES = 10_000
 
 
 class _VerifiedKeyCache:
-    """sha256(token) → (monotonic expiry, verified ApiKey with its tenant); thread-safe."""
+    """sha256(token) → (monotonic expiry, value); thread-safe. The verified ``ApiKey`` with its
+    tenant, or (``rejected_keys``) the message of the failed verification."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._data: dict[str, tuple[float, ApiKey]] = {}
+        self._data: dict[str, tuple[float, object]] = {}
 
-    def get(self, digest: str) -> ApiKey | None:
+    def get(self, digest: str):
         hit = self._data.get(digest)
         if hit is None:
             return None
@@ -78,7 +84,7 @@ class _VerifiedKeyCache:
             return None
         return hit[1]
 
-    def put(self, digest: str, key: ApiKey, ttl: float) -> None:
+    def put(self, digest: str, key, ttl: float) -> None:
         with self._lock:
             if len(self._data) >= KEY_CACHE_MAX_ENTRIES:
                 self._data.clear()
@@ -93,15 +99,23 @@ class _VerifiedKeyCache:
 
 
 verified_keys = _VerifiedKeyCache()
+rejected_keys = _VerifiedKeyCache()
 
 
 def clear_api_key_cache(**_signal_kwargs) -> None:
     """Forget every cached key verification in this process (revocation, key/tenant edits)."""
     verified_keys.clear()
+    rejected_keys.clear()
 
 
 def _key_cache_ttl() -> float:
     return float(getattr(settings, "M6REC_API_KEY_CACHE_TTL", DEFAULT_KEY_CACHE_TTL))
+
+
+def _negative_key_cache_ttl() -> float:
+    return float(
+        getattr(settings, "M6REC_API_KEY_NEGATIVE_CACHE_TTL", DEFAULT_NEGATIVE_KEY_CACHE_TTL)
+    )
 
 
 class ApiKeyAuthentication(BaseAuthentication):
@@ -125,18 +139,28 @@ class ApiKeyAuthentication(BaseAuthentication):
         digest = hash_token(token)
         key = verified_keys.get(digest)
         if key is None:
+            rejected = rejected_keys.get(digest)
+            if rejected is not None:
+                raise exceptions.AuthenticationFailed(rejected)
             key = self._verify(prefix, digest)
         key.touch()
         return ApiClient(key), key
 
     @staticmethod
-    def _verify(prefix: str, digest: str) -> ApiKey:
+    def _reject(digest: str, message: str) -> exceptions.AuthenticationFailed:
+        ttl = _negative_key_cache_ttl()
+        if ttl > 0:
+            rejected_keys.put(digest, message, ttl)
+        return exceptions.AuthenticationFailed(message)
+
+    @classmethod
+    def _verify(cls, prefix: str, digest: str) -> ApiKey:
         """The active key of an active tenant whose token hashes to ``digest`` (one query)."""
         key = ApiKey.objects.select_related("tenant").filter(prefix=prefix).first()
         if key is None or not key.check_digest(digest) or not key.is_active:
-            raise exceptions.AuthenticationFailed(INVALID_KEY)
+            raise cls._reject(digest, INVALID_KEY)
         if not key.tenant.active:
-            raise exceptions.AuthenticationFailed(INACTIVE_TENANT)
+            raise cls._reject(digest, INACTIVE_TENANT)
         ttl = _key_cache_ttl()
         if ttl > 0:
             verified_keys.put(digest, key, ttl)

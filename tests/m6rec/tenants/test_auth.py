@@ -285,3 +285,63 @@ def test_admin_revoke_action_applies_at_once(tenant, admin_client):
     assert response.status_code == 302
     assert ApiKey.objects.get(pk=key.pk).revoked_at is not None
     assert_error(client.get(ITEMS), 401, "authentication_failed")
+
+
+# ---------------------------------------------------------------------- failed verifications
+UNKNOWN_KEY = "m6r_deadbeef_" + "x" * 43
+
+
+def test_repeated_bad_keys_cost_one_query_per_ttl(tenant, django_assert_num_queries):
+    _, token = make_key(tenant)
+    tampered = token[:-4] + ("aaaa" if not token.endswith("aaaa") else "bbbb")
+    for bad in (UNKNOWN_KEY, tampered):
+        client = api_client(bad)
+        with django_assert_num_queries(1):
+            assert_error(client.get(ITEMS), 401, "authentication_failed")
+        with django_assert_num_queries(0):
+            for _ in range(20):
+                assert_error(client.get(ITEMS), 401, "authentication_failed")
+    assert all(bad not in repr(auth.rejected_keys._data) for bad in (UNKNOWN_KEY, tampered))
+    assert hash_token(UNKNOWN_KEY) in auth.rejected_keys._data  # only the token's SHA-256
+
+
+def test_inactive_tenant_failures_are_cached_too(tenant, django_assert_num_queries):
+    _, token = make_key(tenant)
+    type(tenant).objects.filter(pk=tenant.pk).update(active=False)  # no signal
+    client = api_client(token)
+    with django_assert_num_queries(1):
+        assert_error(client.get(ITEMS), 401, "authentication_failed")
+    with django_assert_num_queries(0):
+        error = assert_error(client.get(ITEMS), 401, "authentication_failed")
+    assert "inactive" in error["message"]
+
+
+def test_failed_verifications_expire_after_the_negative_ttl(tenant, settings, monkeypatch):
+    settings.M6REC_API_KEY_NEGATIVE_CACHE_TTL = 5.0
+    key, token = make_key(tenant)
+    ApiKey.objects.filter(pk=key.pk).update(revoked_at=timezone.now())  # no signal
+    client = api_client(token)
+    assert_error(client.get(ITEMS), 401, "authentication_failed")
+    ApiKey.objects.filter(pk=key.pk).update(revoked_at=None)  # as from another process
+    assert_error(client.get(ITEMS), 401, "authentication_failed")  # remembered here
+    now = auth.time.monotonic()
+    monkeypatch.setattr(auth.time, "monotonic", lambda: now + 5.01)
+    assert client.get(ITEMS).status_code == 200
+
+
+def test_a_key_saved_in_this_process_is_accepted_at_once_after_a_failure(tenant):
+    key, token = make_key(tenant)
+    api_key_revoke(api_key=key)
+    client = api_client(token)
+    assert_error(client.get(ITEMS), 401, "authentication_failed")
+    key.revoked_at = None
+    key.save()  # the save signal clears both caches
+    assert client.get(ITEMS).status_code == 200
+
+
+def test_negative_cache_can_be_disabled(tenant, settings, django_assert_num_queries):
+    settings.M6REC_API_KEY_NEGATIVE_CACHE_TTL = 0
+    client = api_client(UNKNOWN_KEY)
+    with django_assert_num_queries(3):
+        for _ in range(3):
+            assert_error(client.get(ITEMS), 401, "authentication_failed")
