@@ -37,12 +37,16 @@ max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", 10_000)
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
 forwarded_allow_ips = _env("GUNICORN_FORWARDED_ALLOW_IPS", "127.0.0.1")
 # Limits on the request line and headers; bodies are limited by Django (M6REC_MAX_BODY_BYTES).
-limit_request_line = 8190
+# The request line is limited by Django too (M6REC_MAX_URL_BYTES, 8190 by default: a JSON 414
+# in the API's error shape); 0 lifts gunicorn's own limit (its parser still stops at 1 MiB),
+# whose 414 would be a text/html page.
+limit_request_line = 0
 limit_request_fields = 100
 pidfile = _env("GUNICORN_PIDFILE") or None
 
 # Logs: JSON lines to stderr like the application's; access log off unless asked for (the
-# request-latency histogram and the application logs cover it).
+# request-latency histogram and the application logs cover it). The production LOGGING
+# (m6rec.ops.jsonlog.build_logging), applied in each worker after this, keeps it so.
 _access = _env("GUNICORN_ACCESS_LOG", "0") == "1"
 accesslog = "-" if _access else None
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms request_id=%({x-request-id}o)s'

@@ -73,3 +73,40 @@ def test_worker_init_freezes_the_loaded_application_when_configured(monkeypatch,
         assert gc.get_freeze_count() > 0 and imported == [1]
     finally:
         gc.unfreeze()
+
+
+def _effective(monkeypatch, **env):
+    """gunicorn's Config as loaded from the file, and the level of its access logger after
+    gunicorn's logging setup (logconfig_dict) and then the production LOGGING, which every
+    worker applies when Django starts (gunicorn logs access lines at INFO)."""
+    from gunicorn.config import Config
+
+    from m6rec.ops.jsonlog import build_logging
+
+    conf = load(monkeypatch, **env)
+    cfg = Config()
+    for name, value in conf.items():
+        if name in cfg.settings:
+            cfg.set(name, value)
+    level = "INFO"  # gunicorn's own setting for gunicorn.access
+    for config in (
+        cfg.logconfig_dict,
+        build_logging("INFO", access_log=env.get("GUNICORN_ACCESS_LOG") == "1"),
+    ):
+        level = (config or {}).get("loggers", {}).get("gunicorn.access", {}).get("level", level)
+    return cfg, level == "INFO"
+
+
+def test_access_log_is_off_by_default_as_documented(monkeypatch):
+    cfg, writes = _effective(monkeypatch)
+    assert cfg.accesslog is None
+    assert not writes
+    cfg, writes = _effective(monkeypatch, GUNICORN_ACCESS_LOG="1")
+    assert cfg.accesslog == "-" and writes
+
+
+def test_request_line_limit_is_left_to_django(monkeypatch):
+    """gunicorn's 414 is a text/html page: Django answers long URLs (M6REC_MAX_URL_BYTES)."""
+    cfg, _ = _effective(monkeypatch)
+    assert cfg.limit_request_line == 0
+    assert cfg.limit_request_fields == 100

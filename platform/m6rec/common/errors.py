@@ -144,5 +144,7 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
     return Response(error_body(code, message, details), status=exc.status_code, headers=headers)
 
 
-def json_error_response(status_code: int, code: str, message: str) -> JsonResponse:
-    return JsonResponse(error_body(code, message), status=status_code)
+def json_error_response(
+    status_code: int, code: str, message: str, details: dict[str, Any] | None = None
+) -> JsonResponse:
+    return JsonResponse(error_body(code, message, details), status=status_code)

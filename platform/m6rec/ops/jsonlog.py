@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from .request_id import get_request_id
@@ -19,12 +20,35 @@ _STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {
 }
 
 
+def record_request_id(record: logging.LogRecord) -> str | None:
+    """The request id of a log record: its own, the current context's, else the one its request
+    carries. ``django.request`` logs a response after RequestIdMiddleware has left (the context
+    is reset), with ``extra={"request": request}``; gunicorn's access log passes the response's
+    ``X-Request-ID`` among its atoms."""
+    found = getattr(record, "request_id", None) or get_request_id()
+    if found:
+        return found
+    request = getattr(record, "request", None)
+    if request is not None:
+        found = getattr(request, "request_id", None)
+        if found:
+            return str(found)
+    if record.name == "gunicorn.access" and isinstance(record.args, Mapping):
+        try:
+            found = record.args["{x-request-id}o"]
+        except (KeyError, TypeError):
+            found = None
+        if found and found != "-":
+            return str(found)
+    return None
+
+
 class RequestIdFilter(logging.Filter):
     """Adds ``record.request_id`` (None outside a request or task)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if not hasattr(record, "request_id"):
-            record.request_id = get_request_id()
+        if not getattr(record, "request_id", None):
+            record.request_id = record_request_id(record)
         return True
 
 
@@ -37,7 +61,7 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
-            "request_id": getattr(record, "request_id", None) or get_request_id(),
+            "request_id": record_request_id(record),
         }
         for key, value in record.__dict__.items():
             if key not in _STANDARD and not key.startswith("_") and key not in payload:
@@ -49,8 +73,15 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(payload, default=str, ensure_ascii=False)
 
 
-def build_logging(level: str = "INFO", *, json_format: bool = True) -> dict:
-    """A ``LOGGING`` dict: everything to stderr, JSON lines (or plain text) with request ids."""
+def build_logging(
+    level: str = "INFO", *, json_format: bool = True, access_log: bool = False
+) -> dict:
+    """A ``LOGGING`` dict: everything to stderr, JSON lines (or plain text) with request ids.
+
+    gunicorn's access log stays off (level WARNING: gunicorn logs access lines at INFO) unless
+    ``access_log`` (``GUNICORN_ACCESS_LOG=1``): this configuration is applied in every web
+    worker after deploy/gunicorn.conf.py's and would otherwise turn it back on.
+    """
     formatter = (
         {"()": "m6rec.ops.jsonlog.JsonFormatter"}
         if json_format
@@ -74,6 +105,10 @@ def build_logging(level: str = "INFO", *, json_format: bool = True) -> dict:
             "django": {"handlers": ["console"], "level": level, "propagate": False},
             "celery": {"handlers": ["console"], "level": level, "propagate": False},
             "gunicorn.error": {"handlers": ["console"], "level": level, "propagate": False},
-            "gunicorn.access": {"handlers": ["console"], "level": level, "propagate": False},
+            "gunicorn.access": {
+                "handlers": ["console"],
+                "level": level if access_log else "WARNING",
+                "propagate": False,
+            },
         },
     }

@@ -37,6 +37,7 @@ MIDDLEWARE = [
     "m6rec.ops.middleware.HealthCheckMiddleware",
     "m6rec.ops.middleware.MetricsMiddleware",
     "m6rec.common.middleware.ApiJsonErrorsMiddleware",
+    "m6rec.common.middleware.RequestLimitsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -98,6 +99,8 @@ MEDIA_URL = "media/"
 
 # Request size limits: the largest accepted batch (10,000 rows) fits comfortably in 16 MiB.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("M6REC_MAX_BODY_BYTES", default=16 * 1024 * 1024)
+# Longest URL (path and query string) answered; longer is a JSON 414 (RequestLimitsMiddleware).
+M6REC_MAX_URL_BYTES = env.int("M6REC_MAX_URL_BYTES", default=8190)
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -115,6 +118,9 @@ M6REC_THROTTLE_CACHE = env("M6REC_THROTTLE_CACHE", default="default")
 # Verified API keys are cached per process this many seconds (0 = off): a revocation made in
 # another process takes effect within it (in the revoking process at once).
 M6REC_API_KEY_CACHE_TTL = env.float("M6REC_API_KEY_CACHE_TTL", default=5.0)
+# Seconds a process remembers a failed key verification (by the token's SHA-256): repeated bad
+# keys cost no query.
+M6REC_API_KEY_NEGATIVE_CACHE_TTL = env.float("M6REC_API_KEY_NEGATIVE_CACHE_TTL", default=5.0)
 # Serving checks candidates against a per-process catalogue memo this many seconds (0 = always
 # the database): writes through the API reach this process at once, other processes within it.
 M6REC_CATALOG_TTL = env.float("M6REC_CATALOG_TTL", default=5.0)

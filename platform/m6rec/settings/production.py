@@ -110,7 +110,9 @@ elif _BUNDLE_BACKEND != "filesystem":
 
 # --- logs: one JSON object per line, with the request id ----------------------------------
 LOGGING = build_logging(
-    env("DJANGO_LOG_LEVEL", default="INFO"), json_format=env.bool("M6REC_LOG_JSON", default=True)
+    env("DJANGO_LOG_LEVEL", default="INFO"),
+    json_format=env.bool("M6REC_LOG_JSON", default=True),
+    access_log=env.bool("GUNICORN_ACCESS_LOG", default=False),
 )
 
 # --- Celery ------------------------------------------------------------------------------

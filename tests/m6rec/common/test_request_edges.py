@@ -5,6 +5,7 @@ Every case answers the one JSON error shape; none answers 500.
 
 from __future__ import annotations
 
+import io
 import json
 
 import pytest
@@ -302,3 +303,45 @@ def test_utf8_bodies_with_or_without_a_bom_are_accepted(api, content_type):
         response = post_raw(api, "/api/v1/users", raw, content_type)
         assert response.status_code == 200, response.content
     assert api.get("/api/v1/users/caf%C3%A9").status_code == 200
+
+
+# ---------------------------------------------------------------------- chunked bodies, URLs
+def post_chunked(client, path: str, raw: bytes):
+    """A ``Transfer-Encoding: chunked`` request as a WSGI server hands it on: the decoded body
+    in ``wsgi.input``, no ``Content-Length``."""
+    client.raise_request_exception = False
+    return client.generic(
+        "POST",
+        path,
+        b"",
+        "application/json",
+        **{
+            "HTTP_TRANSFER_ENCODING": "chunked",
+            "CONTENT_LENGTH": "",
+            "wsgi.input": io.BytesIO(raw),
+        },
+    )
+
+
+def test_a_chunked_body_is_read_not_taken_for_empty(api):
+    raw = json.dumps({"users": [{"user_id": "chunked-1"}, {"user_id": "chunked-2"}]}).encode()
+    response = post_chunked(api, "/api/v1/users", raw)
+    assert response.status_code == 200, response.content
+    assert api.get("/api/v1/users/chunked-2").status_code == 200
+
+
+def test_a_chunked_body_over_the_limit_is_413(api, settings):
+    settings.M6REC_MAX_BODY_BYTES = 1024
+    raw = json.dumps({"users": [{"user_id": f"u{i}"} for i in range(200)]}).encode()
+    error = error_of(post_chunked(api, "/api/v1/users", raw), 413)
+    assert error["code"] == "request_too_large"
+    assert error["details"] == {"max_bytes": 1024, "transfer_encoding": "chunked"}
+    assert api.get("/api/v1/users").json()["results"] == []
+
+
+def test_a_url_over_the_limit_is_a_json_414(api, settings):
+    settings.M6REC_MAX_URL_BYTES = 100
+    error = error_of(call(api, "GET", "/api/v1/items?q=" + "a" * 100), 414)
+    assert error["code"] == "uri_too_long"
+    assert error["details"]["max_bytes"] == 100
+    assert api.get("/api/v1/items?q=" + "a" * 50).status_code == 200

@@ -92,3 +92,32 @@ def test_build_logging_is_a_valid_dictconfig():
 def test_plain_text_variant():
     config = build_logging("DEBUG", json_format=False)
     assert "request_id" in config["formatters"]["default"]["format"]
+
+
+def _record(name: str, args=(), **extra) -> logging.LogRecord:
+    record = logging.LogRecord(name, logging.WARNING, __file__, 1, "msg", args, None)
+    record.__dict__.update(extra)
+    return record
+
+
+def test_django_request_records_take_the_id_of_their_request():
+    """django.request logs a response after RequestIdMiddleware reset the context."""
+    from types import SimpleNamespace
+
+    record = _record("django.request", request=SimpleNamespace(request_id="req-7"))
+    assert RequestIdFilter().filter(record) and record.request_id == "req-7"
+    assert json.loads(JsonFormatter().format(record))["request_id"] == "req-7"
+
+
+def test_gunicorn_access_records_take_the_response_header():
+    record = _record("gunicorn.access")
+    record.args = {"{x-request-id}o": "acc-9", "h": "127.0.0.1"}
+    assert json.loads(JsonFormatter().format(record))["request_id"] == "acc-9"
+    record = _record("gunicorn.access")
+    record.args = {"{x-request-id}o": "-"}
+    assert json.loads(JsonFormatter().format(record))["request_id"] is None
+
+
+def test_production_logging_keeps_the_access_log_off_unless_asked_for():
+    assert build_logging()["loggers"]["gunicorn.access"]["level"] == "WARNING"
+    assert build_logging(access_log=True)["loggers"]["gunicorn.access"]["level"] == "INFO"
