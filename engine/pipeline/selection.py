@@ -157,6 +157,7 @@ def _gate(metrics_val: dict, gate_set: _GateSet, fusion_info: dict, cfg: TrainCo
         f"instead when its per-user gain over it is > {cfg.gate_z:g} standard errors; "
         f"fusion served as int8 when int8 loses <= {cfg.int8_tolerance:.0%} vs float",
     }
-    if test is not None:
-        info["fusion_vs_best_single"] = {"against": best_single, **test}
+    if test is not None:  # se is inf below two users: JSON (and PostgreSQL) take no inf
+        finite = {k: (v if np.isfinite(v) else None) for k, v in test.items()}
+        info["fusion_vs_best_single"] = {"against": best_single, **finite}
     return served, info
