@@ -11,6 +11,9 @@ ENGINE_VERSION = "0.1.0"
 
 
 K = 10
+# users × items cells scored at a time while tuning and building fusion features, so memory
+# stays bounded at any catalogue size
+CHUNK_CELLS = 4_000_000
 
 
 @dataclass

@@ -8,7 +8,7 @@ import scipy.sparse as sp
 from engine.cf import popularity
 from engine.metrics import topk_from_scores
 from engine.mf import MFModel
-from engine.pipeline.config import K
+from engine.pipeline.config import CHUNK_CELLS, K
 from engine.pipeline.splits import time_histograms
 from engine.scoring import ScoringContext, UserBatch, build_features
 
@@ -27,10 +27,6 @@ def _context(inner, mf, item_item, item_f, user_f, edges, cfg) -> tuple[ScoringC
         feature_set=cfg.fusion_features,
     )
     return ctx, ut
-
-
-# users per build_features call: bounds its (users × items) dense arrays at any catalogue size
-CHUNK_CELLS = 4_000_000
 
 
 def _features(ctx, users, x_bin, mf, ut, user_f, pop=None) -> dict:

@@ -10,11 +10,8 @@ from engine.itemitem import fit_item_item, item_item_kind, neighbour_count
 from engine.metrics import ranking_metrics, topk_from_scores
 from engine.mf import MFModel, confidence, fit_mf
 from engine.pipeline.clock import _Clock
-from engine.pipeline.config import K, TrainConfig
+from engine.pipeline.config import CHUNK_CELLS, K, TrainConfig
 from engine.pipeline.splits import _Split
-
-# user × item cells scored at a time while tuning (bounds memory at any catalogue size)
-CHUNK_CELLS = 4_000_000
 
 
 def _tuning_users(s: _Split, cfg: TrainConfig) -> np.ndarray:
