@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import serializers, status
+from drf_spectacular.utils import OpenApiExample, extend_schema
+from rest_framework import status
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -21,16 +21,43 @@ from m6rec.catalog.serializers import (
 from m6rec.common.auth import HasIngestScope, request_tenant
 from m6rec.common.errors import quoted
 from m6rec.common.pagination import IdCursorPagination
-from m6rec.common.schema import CURSOR_PARAM, error_responses, limit_param, path_id_param
+from m6rec.common.schema import cursor_page, error_responses, list_params, ok, path_id_param
 from m6rec.common.validation import clean_path_id
 
 WRITE_ERRORS = error_responses(400, 401, 403, 413, 415, 429)
 READ_ERRORS = error_responses(400, 401, 403, 404, 429)
 LIST_ERRORS = error_responses(400, 401, 403, 429)
-LIST_PARAMS = [
-    CURSOR_PARAM,
-    limit_param(maximum=IdCursorPagination.max_page_size, default=IdCursorPagination.page_size),
-]
+LIST_PARAMS = list_params(IdCursorPagination)
+UPSERTED = "Rows created and updated (all rows valid, all written in one transaction)."
+ITEMS_EXAMPLE = OpenApiExample(
+    "Two items",
+    value={
+        "items": [
+            {"item_id": "sku-1", "categories": ["shoes"], "properties": {"price": 59.0}},
+            {"item_id": "sku-2", "categories": ["socks"], "active": False},
+        ]
+    },
+    request_only=True,
+)
+USERS_EXAMPLE = OpenApiExample(
+    "Two users", value={"users": [{"user_id": "u1"}, {"user_id": "u2"}]}, request_only=True
+)
+INTERACTIONS_EXAMPLE = OpenApiExample(
+    "Both timestamp forms",
+    value={
+        "interactions": [
+            {
+                "user_id": "u1",
+                "item_id": "sku-1",
+                "type": "view",
+                "timestamp": "2024-05-01T12:30:00Z",
+                "event_id": "ev-1",
+            },
+            {"user_id": "u1", "item_id": "sku-2", "timestamp": 1714566600, "event_id": "ev-2"},
+        ]
+    },
+    request_only=True,
+)
 
 
 class IngestApi(APIView):
@@ -42,22 +69,18 @@ def _not_found(what: str, external_id: str) -> NotFound:
     return NotFound(f"{what} {quoted(external_id)} not found.")
 
 
-def _paginated(serializer_class, name: str):
-    return inline_serializer(
-        name=name,
-        fields={
-            "next": serializers.URLField(allow_null=True),
-            "previous": serializers.URLField(allow_null=True),
-            "results": serializer_class(many=True),
-        },
-    )
-
-
 class ItemListApi(IngestApi):
     @extend_schema(
         operation_id="items_list",
+        tags=["items"],
+        summary="List items",
+        description="The tenant's items in insertion order, as cursor pages: follow `next` "
+        "until it is null.",
         parameters=LIST_PARAMS,
-        responses={200: _paginated(ItemOutputSerializer, "PaginatedItems"), **LIST_ERRORS},
+        responses={
+            200: ok(cursor_page(ItemOutputSerializer, "PaginatedItems"), "A page of items."),
+            **LIST_ERRORS,
+        },
     )
     def get(self, request):
         paginator = IdCursorPagination()
@@ -68,8 +91,14 @@ class ItemListApi(IngestApi):
 
     @extend_schema(
         operation_id="items_upsert",
+        tags=["items"],
+        summary="Upsert items",
+        description="Create or update 1..10,000 items by `item_id`. Every row is validated "
+        "(ids, categories, the domain's property schema) before anything is written: one "
+        "invalid row rejects the whole batch, every problem listed by row and field.",
+        examples=[ITEMS_EXAMPLE],
         request=ItemsUpsertInputSerializer,
-        responses={200: UpsertOutputSerializer, **WRITE_ERRORS},
+        responses={200: ok(UpsertOutputSerializer, UPSERTED), **WRITE_ERRORS},
     )
     def post(self, request):
         tenant = request_tenant(request)
@@ -82,8 +111,11 @@ class ItemListApi(IngestApi):
 class ItemDetailApi(IngestApi):
     @extend_schema(
         operation_id="items_retrieve",
+        tags=["items"],
+        summary="Get an item",
+        description="One item by the tenant's own id.",
         parameters=[path_id_param("item_id")],
-        responses={200: ItemOutputSerializer, **READ_ERRORS},
+        responses={200: ok(ItemOutputSerializer, "The item."), **READ_ERRORS},
     )
     def get(self, request, item_id: str):
         item_id = clean_path_id(item_id, param="item_id")
@@ -94,8 +126,11 @@ class ItemDetailApi(IngestApi):
 
     @extend_schema(
         operation_id="items_destroy",
+        tags=["items"],
+        summary="Delete an item",
+        description="Deletes the item and the interactions with it.",
         parameters=[path_id_param("item_id")],
-        responses={204: None, **READ_ERRORS},
+        responses={204: ok(description="Deleted."), **READ_ERRORS},
     )
     def delete(self, request, item_id: str):
         item_id = clean_path_id(item_id, param="item_id")
@@ -109,8 +144,15 @@ class ItemDetailApi(IngestApi):
 class UserListApi(IngestApi):
     @extend_schema(
         operation_id="users_list",
+        tags=["users"],
+        summary="List users",
+        description="The tenant's end users in insertion order, as cursor pages: follow "
+        "`next` until it is null.",
         parameters=LIST_PARAMS,
-        responses={200: _paginated(UserOutputSerializer, "PaginatedUsers"), **LIST_ERRORS},
+        responses={
+            200: ok(cursor_page(UserOutputSerializer, "PaginatedUsers"), "A page of users."),
+            **LIST_ERRORS,
+        },
     )
     def get(self, request):
         paginator = IdCursorPagination()
@@ -121,8 +163,13 @@ class UserListApi(IngestApi):
 
     @extend_schema(
         operation_id="users_upsert",
+        tags=["users"],
+        summary="Upsert users",
+        description="Create or update 1..10,000 end users by `user_id`; one invalid row "
+        "rejects the whole batch, every problem listed by row and field.",
+        examples=[USERS_EXAMPLE],
         request=UsersUpsertInputSerializer,
-        responses={200: UpsertOutputSerializer, **WRITE_ERRORS},
+        responses={200: ok(UpsertOutputSerializer, UPSERTED), **WRITE_ERRORS},
     )
     def post(self, request):
         tenant = request_tenant(request)
@@ -135,8 +182,11 @@ class UserListApi(IngestApi):
 class UserDetailApi(IngestApi):
     @extend_schema(
         operation_id="users_retrieve",
+        tags=["users"],
+        summary="Get a user",
+        description="One end user by the tenant's own id.",
         parameters=[path_id_param("user_id")],
-        responses={200: UserOutputSerializer, **READ_ERRORS},
+        responses={200: ok(UserOutputSerializer, "The user."), **READ_ERRORS},
     )
     def get(self, request, user_id: str):
         user_id = clean_path_id(user_id, param="user_id")
@@ -147,9 +197,11 @@ class UserDetailApi(IngestApi):
 
     @extend_schema(
         operation_id="users_destroy",
+        tags=["users"],
+        summary="Delete a user",
         description="Deletes the user and all their interactions.",
         parameters=[path_id_param("user_id")],
-        responses={204: None, **READ_ERRORS},
+        responses={204: ok(description="Deleted."), **READ_ERRORS},
     )
     def delete(self, request, user_id: str):
         user_id = clean_path_id(user_id, param="user_id")
@@ -163,11 +215,17 @@ class UserDetailApi(IngestApi):
 class InteractionIngestApi(IngestApi):
     @extend_schema(
         operation_id="interactions_ingest",
+        tags=["interactions"],
+        summary="Ingest interactions",
         description="Store 1..10,000 interactions. Idempotent by event_id: a replayed row is "
         "counted as duplicate and changes nothing. Unknown users/items are created or the "
         "batch is rejected, per the tenant's unknown_refs setting.",
         request=InteractionsIngestInputSerializer,
-        responses={200: InteractionsIngestOutputSerializer, **WRITE_ERRORS},
+        examples=[INTERACTIONS_EXAMPLE],
+        responses={
+            200: ok(InteractionsIngestOutputSerializer, "Counts of what was written."),
+            **WRITE_ERRORS,
+        },
     )
     def post(self, request):
         tenant = request_tenant(request)

@@ -18,6 +18,7 @@ from rest_framework import serializers
 
 from m6rec.common import validation as v
 from m6rec.common.errors import quoted
+from m6rec.common.schema import TimestampField
 from m6rec.tenants.domains import default_interaction_type, get_tenant_domain
 
 # --------------------------------------------------------------------------- rows (docs)
@@ -61,8 +62,10 @@ class InteractionRowSerializer(serializers.Serializer):
         help_text="One of the domain's interaction types; default: its first type.",
     )
     value = serializers.FloatField(required=False, default=1.0)
-    timestamp = serializers.DateTimeField(
-        required=False, help_text="ISO 8601 or seconds since the epoch; default: now."
+    timestamp = TimestampField(
+        required=False,
+        help_text="ISO 8601 (`2024-05-01T12:30:00Z`; without an offset: UTC) or seconds since "
+        "the epoch (`1714566600`), 1970..2100; default: now.",
     )
     event_id = _id_field(
         pattern=v.EVENT_ID_PATTERN,

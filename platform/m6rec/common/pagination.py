@@ -72,3 +72,43 @@ class IdCursorPagination(CursorPagination):
             maximum=self.max_page_size,
             param=self.page_size_query_param,
         )
+
+
+def reject_unknown_params(request, allowed: frozenset[str] | set[str]) -> None:
+    """400 ``invalid`` naming every query parameter outside ``allowed`` (a typo such as
+    ``?limt=5`` is refused instead of silently ignored)."""
+    unknown = sorted(set(request.query_params) - set(allowed))
+    if unknown:
+        raise ValidationError(
+            {
+                name[:100]: [f"Unknown query parameter; allowed: {', '.join(sorted(allowed))}."]
+                for name in unknown
+            }
+        )
+
+
+class NewestFirstPagination(IdCursorPagination):
+    """Cursor pages of the newest rows first (``ordering``: a unique descending integer);
+    only ``cursor`` and ``limit`` are accepted in the query string."""
+
+    ordering = "-id"
+    allowed_params = frozenset({"cursor", "limit"})
+
+    def paginate_queryset(self, queryset, request, view=None):
+        reject_unknown_params(request, self.allowed_params)
+        return super().paginate_queryset(queryset, request, view)
+
+
+class RunPagination(NewestFirstPagination):
+    """``GET models/runs``: newest run first, 1..100 per page (default 20)."""
+
+    page_size = 20
+    max_page_size = 100
+
+
+class VersionPagination(NewestFirstPagination):
+    """``GET models/versions``: highest version number first, 1..500 per page (default 100)."""
+
+    ordering = "-number"
+    page_size = 100
+    max_page_size = 500

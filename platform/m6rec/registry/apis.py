@@ -10,14 +10,16 @@ from rest_framework.views import APIView
 
 from m6rec.common.auth import HasAdminScope, request_tenant
 from m6rec.common.errors import Conflict, shorten
-from m6rec.common.pagination import limit_from
-from m6rec.common.schema import error_responses, limit_param
+from m6rec.common.pagination import VersionPagination
+from m6rec.common.schema import cursor_page, error_responses, list_params, ok
 from m6rec.registry import selectors, services
 from m6rec.registry.errors import RegistryError
 from m6rec.registry.models import ModelVersion
 
-NUMBER_PARAM = OpenApiParameter("number", int, OpenApiParameter.PATH, description="Version.")
-CHANGE_ERRORS = error_responses(400, 401, 403, 404, 409, 429)
+NUMBER_PARAM = OpenApiParameter(
+    "number", int, OpenApiParameter.PATH, description="The version's number (1, 2, … per tenant)."
+)
+TAG = ["models"]
 
 
 class VersionOutputSerializer(serializers.ModelSerializer):
@@ -45,13 +47,25 @@ class VersionOutputSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class VersionListOutputSerializer(serializers.Serializer):
-    active = serializers.IntegerField(allow_null=True, help_text="The active version's number.")
-    versions = VersionOutputSerializer(many=True)
+VersionPageSerializer = cursor_page(
+    VersionOutputSerializer,
+    "PaginatedVersions",
+    active=serializers.IntegerField(
+        allow_null=True,
+        help_text="The active version's number (null: none, popularity is served); the same on "
+        "every page. The active version also has `status` `active` in `results`.",
+    ),
+)
 
 
 class ChangeInputSerializer(serializers.Serializer):
-    reason = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+    reason = serializers.CharField(
+        max_length=2000,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Why (stored in the audit log).",
+    )
 
 
 class AdminApi(APIView):
@@ -77,34 +91,49 @@ def _conflict(exc: RegistryError) -> Conflict:
     return error
 
 
-def _list_response(tenant, limit: int) -> Response:
-    versions = list(selectors.version_list(tenant=tenant)[:limit])
+def _versions_page(request, tenant) -> Response:
+    paginator = VersionPagination()
+    page = paginator.paginate_queryset(selectors.version_list(tenant=tenant), request)
     active = selectors.version_get_active(tenant=tenant)
     return Response(
-        VersionListOutputSerializer(
-            {"active": active.number if active else None, "versions": versions}
-        ).data
+        {
+            "next": paginator.get_next_link(),
+            "previous": paginator.get_previous_link(),
+            "active": active.number if active else None,
+            "results": VersionOutputSerializer(page, many=True).data,
+        }
     )
 
 
 class VersionListApi(AdminApi):
     @extend_schema(
         operation_id="models_versions_list",
-        parameters=[limit_param(maximum=500, default=100, what="How many of the newest versions")],
-        responses={200: VersionListOutputSerializer, **error_responses(400, 401, 403, 429)},
-        description="The tenant's model versions, newest first, and the active version.",
+        tags=TAG,
+        summary="List model versions",
+        description="The tenant's model versions, highest number first, as cursor pages; "
+        "`active` names the active version. Query parameters other than `cursor` and `limit` "
+        "are a 400.",
+        parameters=list_params(VersionPagination),
+        responses={
+            200: ok(VersionPageSerializer, "A page of versions."),
+            **error_responses(400, 401, 403, 429),
+        },
     )
     def get(self, request):
-        tenant = request_tenant(request)
-        limit = limit_from(request, default=100, maximum=500)
-        return _list_response(tenant, limit)
+        return _versions_page(request, request_tenant(request))
 
 
 class VersionDetailApi(AdminApi):
     @extend_schema(
         operation_id="models_versions_retrieve",
+        tags=TAG,
+        summary="Get a model version",
+        description="One version with its metrics, hyperparameters and data counts.",
         parameters=[NUMBER_PARAM],
-        responses={200: VersionOutputSerializer, **error_responses(401, 403, 404, 429)},
+        responses={
+            200: ok(VersionOutputSerializer, "The version."),
+            **error_responses(401, 403, 404, 429),
+        },
     )
     def get(self, request, number: int):
         version = _version_or_404(request_tenant(request), number)
@@ -114,10 +143,18 @@ class VersionDetailApi(AdminApi):
 class VersionPromoteApi(AdminApi):
     @extend_schema(
         operation_id="models_versions_promote",
+        tags=TAG,
+        summary="Promote a version",
+        description="Make this version active (audited); the previously active one is retired "
+        "and becomes the rollback target.",
         parameters=[NUMBER_PARAM],
         request=ChangeInputSerializer,
-        responses={200: VersionOutputSerializer, **CHANGE_ERRORS},
-        description="Make this version active (audited). 409 for a failed version.",
+        responses={
+            200: ok(VersionOutputSerializer, "The version, now active."),
+            **error_responses(
+                400, 401, 403, 404, 409, 429, conflict="The version failed and cannot be served."
+            ),
+        },
     )
     def post(self, request, number: int):
         version = _version_or_404(request_tenant(request), number)
@@ -132,10 +169,18 @@ class VersionPromoteApi(AdminApi):
 class VersionPinApi(AdminApi):
     @extend_schema(
         operation_id="models_versions_pin",
+        tags=TAG,
+        summary="Pin a version",
+        description="Make this version active and pin it (audited): automatic promotion after "
+        "training stops until `models/unpin`.",
         parameters=[NUMBER_PARAM],
         request=ChangeInputSerializer,
-        responses={200: VersionOutputSerializer, **CHANGE_ERRORS},
-        description="Make this version active and pin it: automatic promotion stops.",
+        responses={
+            200: ok(VersionOutputSerializer, "The version, now active and pinned."),
+            **error_responses(
+                400, 401, 403, 404, 409, 429, conflict="The version failed and cannot be served."
+            ),
+        },
     )
     def post(self, request, number: int):
         version = _version_or_404(request_tenant(request), number)
@@ -147,25 +192,49 @@ class VersionPinApi(AdminApi):
         return Response(VersionOutputSerializer(version).data)
 
 
+class UnpinOutputSerializer(serializers.Serializer):
+    active = VersionOutputSerializer(
+        allow_null=True, help_text="The active version, now unpinned; null when none is active."
+    )
+
+
 class UnpinApi(AdminApi):
     @extend_schema(
         operation_id="models_unpin",
+        tags=TAG,
+        summary="Unpin",
+        description="Allow automatic promotion after training again (audited).",
         request=ChangeInputSerializer,
-        responses={200: VersionListOutputSerializer, **CHANGE_ERRORS},
-        description="Allow automatic promotion again.",
+        responses={
+            200: ok(UnpinOutputSerializer, "The active version, no longer pinned."),
+            **error_responses(400, 401, 403, 429),
+        },
     )
     def post(self, request):
         tenant = request_tenant(request)
         services.version_unpin(tenant=tenant, actor=request.auth, reason=_reason(request))
-        return _list_response(tenant, 100)
+        active = selectors.version_get_active(tenant=tenant)
+        return Response(UnpinOutputSerializer({"active": active}).data)
 
 
 class RollbackApi(AdminApi):
     @extend_schema(
         operation_id="models_rollback",
+        tags=TAG,
+        summary="Roll back",
+        description="Re-activate the previously active version (audited).",
         request=ChangeInputSerializer,
-        responses={200: VersionOutputSerializer, **CHANGE_ERRORS},
-        description="Re-activate the previously active version (audited). 409 when there is none.",
+        responses={
+            200: ok(VersionOutputSerializer, "The version now active again."),
+            **error_responses(
+                400,
+                401,
+                403,
+                409,
+                429,
+                conflict="`nothing_to_roll_back`: there is no previously active version.",
+            ),
+        },
     )
     def post(self, request):
         tenant = request_tenant(request)

@@ -103,7 +103,7 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("M6REC_MAX_BODY_BYTES", default=16 * 1024 
 M6REC_MAX_URL_BYTES = env.int("M6REC_MAX_URL_BYTES", default=8190)
 
 REST_FRAMEWORK = {
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "m6rec.common.schema.AutoSchema",  # a tag per resource
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["m6rec.common.parsers.StrictJSONParser"],
     "DEFAULT_AUTHENTICATION_CLASSES": ["m6rec.common.auth.ApiKeyAuthentication"],
@@ -131,6 +131,8 @@ M6REC_GC_FREEZE = env.bool("M6REC_GC_FREEZE", default=False)
 # False behind PgBouncer in transaction mode (m6rec.common.prepared).
 M6REC_DB_PREPARED_STATEMENTS = env.bool("M6REC_DB_PREPARED_STATEMENTS", default=True)
 
+from m6rec.common.schema_tags import SCHEMA_TAGS  # noqa: E402
+
 SPECTACULAR_SETTINGS = {
     "TITLE": "M6-Rec API",
     "DESCRIPTION": "Multi-tenant recommendations: ingest items, users and interactions; "
@@ -139,6 +141,7 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "TAGS": SCHEMA_TAGS,
 }
 
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL)

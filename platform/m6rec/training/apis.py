@@ -10,8 +10,8 @@ from rest_framework.views import APIView
 
 from m6rec.common.auth import HasAdminScope, request_tenant
 from m6rec.common.errors import Conflict, shorten
-from m6rec.common.pagination import limit_from
-from m6rec.common.schema import error_responses, limit_param
+from m6rec.common.pagination import RunPagination
+from m6rec.common.schema import cursor_page, error_responses, list_params, ok
 from m6rec.training import selectors, services
 from m6rec.training.errors import TrainingConflictError, TrainingError
 from m6rec.training.models import TrainingRun
@@ -45,6 +45,13 @@ class RunOutputSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+RunPageSerializer = cursor_page(RunOutputSerializer, "PaginatedRuns")
+TAG = ["training"]
+RUN_ID_PARAM = OpenApiParameter(
+    "run_id", int, OpenApiParameter.PATH, description="The run's id (from `models/train`)."
+)
+
+
 class TrainInputSerializer(serializers.Serializer):
     """No fields yet: the body may be empty or ``{}``."""
 
@@ -62,9 +69,23 @@ class AdminApi(APIView):
 class TrainApi(AdminApi):
     @extend_schema(
         operation_id="models_train",
+        tags=TAG,
+        summary="Queue a training run",
+        description="Queue a training run for this tenant on the worker queue; follow it with "
+        "`GET models/runs/{run_id}`. A run that produces a better version than the active one "
+        "(the quality gate) promotes it, unless a version is pinned.",
         request=TrainInputSerializer,
-        responses={202: RunOutputSerializer, **error_responses(401, 403, 409, 429)},
-        description="Queue a training run for this tenant (409 while one is queued/running).",
+        responses={
+            202: ok(RunOutputSerializer, "The run, queued."),
+            **error_responses(
+                401,
+                403,
+                409,
+                429,
+                conflict="`training_in_progress`: a run is already queued or running "
+                "(`details.run_id`, `details.status`).",
+            ),
+        },
     )
     def post(self, request):
         tenant = request_tenant(request)
@@ -82,8 +103,15 @@ class TrainApi(AdminApi):
 class RunDetailApi(AdminApi):
     @extend_schema(
         operation_id="models_runs_retrieve",
-        parameters=[OpenApiParameter("run_id", int, OpenApiParameter.PATH)],
-        responses={200: RunOutputSerializer, **error_responses(401, 403, 404, 429)},
+        tags=TAG,
+        summary="Get a training run",
+        description="A run's status, stage and progress (0..100), timings and, once it "
+        "succeeded, the version it produced.",
+        parameters=[RUN_ID_PARAM],
+        responses={
+            200: ok(RunOutputSerializer, "The run."),
+            **error_responses(401, 403, 404, 429),
+        },
     )
     def get(self, request, run_id: int):
         run = selectors.run_get(tenant=request_tenant(request), run_id=run_id)
@@ -95,11 +123,19 @@ class RunDetailApi(AdminApi):
 class RunListApi(AdminApi):
     @extend_schema(
         operation_id="models_runs_list",
-        parameters=[limit_param(maximum=100, default=20, what="How many of the newest runs")],
-        responses={200: RunOutputSerializer(many=True), **error_responses(400, 401, 403, 429)},
-        description="The tenant's training runs, newest first.",
+        tags=TAG,
+        summary="List training runs",
+        description="The tenant's training runs, newest first, as cursor pages. Query "
+        "parameters other than `cursor` and `limit` are a 400.",
+        parameters=list_params(RunPagination),
+        responses={
+            200: ok(RunPageSerializer, "A page of runs."),
+            **error_responses(400, 401, 403, 429),
+        },
     )
     def get(self, request):
-        limit = limit_from(request, default=20, maximum=100)
-        runs = selectors.run_list(tenant=request_tenant(request))[:limit]
-        return Response(RunOutputSerializer(runs, many=True).data)
+        paginator = RunPagination()
+        page = paginator.paginate_queryset(
+            selectors.run_list(tenant=request_tenant(request)), request, view=self
+        )
+        return paginator.get_paginated_response(RunOutputSerializer(page, many=True).data)

@@ -14,11 +14,11 @@ def test_versions_list_shows_metrics_and_active(api, tenant, make_version):
     response = api.get("/api/v1/models/versions")
     assert response.status_code == 200
     body = response.json()
-    assert body["active"] == 1
-    assert [v["number"] for v in body["versions"]] == [2, 1]
-    assert body["versions"][1]["gate_metric"] == 0.25
-    assert body["versions"][1]["status"] == "active"
-    assert body["versions"][0]["metrics"]["validation"]["ndcg@10"] == 0.2
+    assert body["active"] == 1 and body["next"] is None and body["previous"] is None
+    assert [v["number"] for v in body["results"]] == [2, 1]
+    assert body["results"][1]["gate_metric"] == 0.25
+    assert body["results"][1]["status"] == "active"
+    assert body["results"][0]["metrics"]["validation"]["ndcg@10"] == 0.2
 
 
 def test_promote_and_rollback_via_api(api, tenant, make_version):
@@ -50,6 +50,8 @@ def test_pin_via_api(api, tenant, make_version):
     assert response.json()["pinned"] is True and response.json()["status"] == "active"
     response = api.post("/api/v1/models/unpin", {}, format="json")
     assert response.status_code == 200
+    assert response.json()["active"]["number"] == 2
+    assert response.json()["active"]["pinned"] is False
     assert ModelVersion.objects.get(tenant=tenant, number=2).pinned is False
 
 
@@ -67,7 +69,12 @@ def test_other_tenants_versions_are_404_like_missing(
 ):
     make_version(other_tenant, status="active")
     make_version(other_tenant)
-    assert api.get("/api/v1/models/versions").json() == {"active": None, "versions": []}
+    assert api.get("/api/v1/models/versions").json() == {
+        "next": None,
+        "previous": None,
+        "active": None,
+        "results": [],
+    }
     for path in ("/api/v1/models/versions/2", "/api/v1/models/versions/9"):
         assert api.get(path).status_code == 404
     missing = api.post("/api/v1/models/versions/9/promote", {}, format="json")
@@ -117,15 +124,28 @@ def test_openapi_schema_lists_model_endpoints(api):
         assert path in text
 
 
-def test_versions_list_honours_limit_and_refuses_bad_values(api, tenant, make_version):
-    for _ in range(3):
+def test_versions_list_is_cursor_pages_and_refuses_bad_values(api, tenant, make_version):
+    make_version(tenant, status="active")
+    for _ in range(2):
         make_version(tenant)
-    listed = api.get("/api/v1/models/versions?limit=2").json()["versions"]
-    assert [v["number"] for v in listed] == [3, 2]
-    assert len(api.get("/api/v1/models/versions?limit=500").json()["versions"]) == 3
+    first = api.get("/api/v1/models/versions?limit=2").json()
+    assert [v["number"] for v in first["results"]] == [3, 2]
+    assert first["active"] == 1 and first["previous"] is None
+    second = api.get(first["next"]).json()
+    assert [v["number"] for v in second["results"]] == [1]
+    assert second["active"] == 1 and second["next"] is None and second["previous"]
+    assert len(api.get("/api/v1/models/versions?limit=500").json()["results"]) == 3
     for bad in ("0", "-1", "501", "abc", "", "1.5"):
         response = api.get(f"/api/v1/models/versions?limit={bad}")
         assert response.status_code == 400, bad
         assert response.json()["error"]["details"]["errors"] == [
             {"field": "limit", "message": "Must be an integer between 1 and 500."}
         ]
+
+
+@pytest.mark.parametrize("query", ["limt=5", "page=2", "cursor=x", "limit=2&offset=1"])
+def test_versions_list_refuses_unknown_parameters_and_bad_cursors(api, query):
+    response = api.get(f"/api/v1/models/versions?{query}")
+    assert response.status_code == 400, query
+    fields = {e["field"] for e in response.json()["error"]["details"]["errors"]}
+    assert fields and fields <= {"limt", "page", "cursor", "offset"}
