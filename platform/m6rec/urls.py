@@ -11,3 +11,6 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
 ]
+
+# A database outage raised outside a view (e.g. in a middleware) is a 503, not a 500.
+handler500 = "m6rec.ops.outage.server_error"

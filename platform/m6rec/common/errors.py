@@ -1,7 +1,8 @@
 """The one error format of the API: ``{"error": {"code", "message", "details"}}``.
 
 ``details`` is always an object: for validation errors ``{"errors": [{"row"?, "field",
-"message"}]}`` (``row`` is the index in the submitted batch), for throttling ``{"retry_after"}``,
+"message"}]}`` (``row`` is the index in the submitted batch), for throttling (429) and database
+outages (503 ``database_unavailable``) ``{"retry_after"}`` (also the ``Retry-After`` header),
 for missing scopes ``{"required_scope"}``, otherwise ``{}`` or endpoint-specific keys.
 """
 
@@ -11,8 +12,11 @@ import logging
 import math
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
+from django.db import InterfaceError as DjangoInterfaceError
+from django.db import OperationalError as DjangoOperationalError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -59,6 +63,61 @@ class Conflict(exceptions.APIException):
 
 def error_body(code: str, message: str, details: dict[str, Any] | None = None) -> dict:
     return {"error": {"code": code, "message": message, "details": details or {}}}
+
+
+class DatabaseUnavailable(exceptions.APIException):
+    """The database could not be reached or dropped the connection: a 503 with ``Retry-After``
+    (the client may retry; nothing was written unless the request's transaction committed)."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "The database is unavailable; retry shortly."
+    default_code = "database_unavailable"
+
+
+def _database_error_types() -> tuple[type[BaseException], ...]:
+    types: list[type[BaseException]] = [DjangoOperationalError, DjangoInterfaceError]
+    try:  # raw driver errors, from code that talks to the connection directly
+        import psycopg2
+
+        types += [psycopg2.OperationalError, psycopg2.InterfaceError]
+    except ImportError:  # pragma: no cover - the PostgreSQL driver is a base dependency
+        pass
+    return tuple(types)
+
+
+# A lost or refused connection, a server shutting down, a cancelled or deadlocked statement:
+# transient conditions of the database, never a bug of the request.
+DATABASE_ERRORS = _database_error_types()
+
+
+def is_database_outage(exc: BaseException | None) -> bool:
+    """Whether ``exc`` (or an exception it was raised from) is a database outage."""
+    seen = 0
+    while exc is not None and seen < 5:
+        if isinstance(exc, DATABASE_ERRORS):
+            return True
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    return False
+
+
+def database_retry_after() -> int:
+    """Seconds a client is told to wait after a 503 ``database_unavailable``."""
+    return max(1, int(getattr(settings, "M6REC_DB_RETRY_AFTER", 5)))
+
+
+def database_unavailable_body() -> dict:
+    return error_body(
+        DatabaseUnavailable.default_code,
+        str(DatabaseUnavailable.default_detail),
+        {"retry_after": database_retry_after()},
+    )
+
+
+def database_unavailable_response() -> JsonResponse:
+    """The JSON 503 for a database outage, outside DRF (middleware, ``handler500``)."""
+    response = JsonResponse(database_unavailable_body(), status=503)
+    response["Retry-After"] = str(database_retry_after())
+    return response
 
 
 def flatten_drf_errors(detail: Any, *, prefix: str = "") -> list[dict[str, Any]]:
@@ -119,6 +178,9 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
         exc = exceptions.PermissionDenied()
     elif isinstance(exc, RequestDataTooBig):
         exc = RequestTooLarge()
+    elif is_database_outage(exc):
+        logger.warning("database unavailable: %s: %s", type(exc).__name__, exc)
+        exc = DatabaseUnavailable()
     if not isinstance(exc, exceptions.APIException):
         return None  # unexpected: the middleware answers a JSON 500 and logs it
 
@@ -140,6 +202,9 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
                 wait = max(1, math.ceil(exc.wait))
                 headers["Retry-After"] = str(wait)
                 details["retry_after"] = wait
+        elif isinstance(exc, DatabaseUnavailable):
+            headers["Retry-After"] = str(database_retry_after())
+            details["retry_after"] = database_retry_after()
     set_rollback()
     return Response(error_body(code, message, details), status=exc.status_code, headers=headers)
 

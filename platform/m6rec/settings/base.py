@@ -37,6 +37,7 @@ MIDDLEWARE = [
     "m6rec.ops.middleware.HealthCheckMiddleware",
     "m6rec.ops.middleware.MetricsMiddleware",
     "m6rec.common.middleware.ApiJsonErrorsMiddleware",
+    "m6rec.ops.outage.DatabaseOutageMiddleware",
     "m6rec.common.middleware.RequestLimitsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -124,6 +125,8 @@ M6REC_API_KEY_NEGATIVE_CACHE_TTL = env.float("M6REC_API_KEY_NEGATIVE_CACHE_TTL",
 # Serving checks candidates against a per-process catalogue memo this many seconds (0 = always
 # the database): writes through the API reach this process at once, other processes within it.
 M6REC_CATALOG_TTL = env.float("M6REC_CATALOG_TTL", default=5.0)
+# Retry-After (seconds) of the 503 database_unavailable answered during a database outage.
+M6REC_DB_RETRY_AFTER = env.int("M6REC_DB_RETRY_AFTER", default=5)
 # Freeze the process's objects out of the garbage collector's full passes after a model load
 # (m6rec.ops.gcfreeze): on in production web workers, off where processes load many models.
 M6REC_GC_FREEZE = env.bool("M6REC_GC_FREEZE", default=False)
