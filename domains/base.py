@@ -62,6 +62,11 @@ class Domain(ABC):
       ``(("view", "add_to_cart", "purchase"),)``; checked for defaults and tenant overrides.
     * ``rule_switches``: rule name → enabled by default (tenants may switch them).
     * ``parameters``: extra config parameter → JSON Schema with a ``"default"``.
+    * ``goal_types``: the interaction types that count as a conversion in online metrics and
+      experiments (default: the heaviest type); ``attribution_window_hours``: how long after a
+      recommendation an interaction may still be attributed to it; ``explain_by_default``:
+      recommendation responses explain each item unless the request says otherwise. Tenants
+      override all three under the config key ``online``.
     """
 
     name: ClassVar[str]
@@ -73,6 +78,9 @@ class Domain(ABC):
     weight_order: ClassVar[tuple[tuple[str, ...], ...]] = ()
     rule_switches: ClassVar[Mapping[str, bool]] = {}
     parameters: ClassVar[Mapping[str, dict[str, Any]]] = {}
+    goal_types: ClassVar[tuple[str, ...]] = ()
+    attribution_window_hours: ClassVar[int] = 24
+    explain_by_default: ClassVar[bool] = False
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r} v{self.version}>"
@@ -97,6 +105,24 @@ class Domain(ABC):
                     "additionalProperties": False,
                     "properties": {r: {"type": "boolean"} for r in self.rule_switches},
                 },
+                "online": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "properties": {
+                        "goal_types": {
+                            "type": "array",
+                            "items": {"enum": list(self.interaction_types)},
+                            "minItems": 1,
+                            "uniqueItems": True,
+                        },
+                        "attribution_window_hours": {
+                            "type": "integer",
+                            "minimum": 1,
+                            "maximum": 24 * 90,
+                        },
+                        "explain": {"type": "boolean"},
+                    },
+                },
                 **{k: copy.deepcopy(v) for k, v in self.parameters.items()},
             },
         }
@@ -106,8 +132,19 @@ class Domain(ABC):
         return {
             "interaction_weights": {t: float(w) for t, w in self.interaction_types.items()},
             "rules": dict(self.rule_switches),
+            "online": {
+                "goal_types": list(self.default_goal_types()),
+                "attribution_window_hours": int(self.attribution_window_hours),
+                "explain": bool(self.explain_by_default),
+            },
             **{k: copy.deepcopy(v.get("default")) for k, v in self.parameters.items()},
         }
+
+    def default_goal_types(self) -> tuple[str, ...]:
+        """``goal_types``, or the type with the largest default weight."""
+        if self.goal_types:
+            return tuple(self.goal_types)
+        return (max(self.interaction_types, key=lambda t: self.interaction_types[t]),)
 
     def resolve_config(self, config: Mapping[str, Any] | None) -> dict[str, Any]:
         """Defaults overlaid with ``config`` (weights and rules merged key by key).
@@ -116,7 +153,7 @@ class Domain(ABC):
         """
         resolved = self.default_config()
         for key, value in (config or {}).items():
-            if key in ("interaction_weights", "rules") and isinstance(value, Mapping):
+            if key in ("interaction_weights", "rules", "online") and isinstance(value, Mapping):
                 resolved[key].update(value)
             else:
                 resolved[key] = copy.deepcopy(value)

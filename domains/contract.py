@@ -70,6 +70,9 @@ def _weight_problems(domain: Domain) -> list[str]:
             or weight <= 0
         ):
             problems.append(f'weight of "{type_}" must be a positive finite number, got {weight!r}')
+    undeclared = [t for t in getattr(domain, "goal_types", ()) if t not in types]
+    if undeclared:
+        problems.append(f"goal_types names undeclared interaction types {undeclared}")
     for chain in getattr(domain, "weight_order", ()):
         unknown = [t for t in chain if t not in types]
         if unknown:

@@ -75,6 +75,8 @@ class EcommerceDomain(Domain):
             "loyalty_tier": {"enum": list(LOYALTY_TIERS)},
         },
     }
+    goal_types = ("purchase",)
+    attribution_window_hours = 168
     interaction_types = {"view": 1.0, "add_to_cart": 4.0, "purchase": 10.0}
     weight_order = (("view", "add_to_cart", "purchase"),)
     rule_switches = {"diversify_brands": False}

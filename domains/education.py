@@ -63,6 +63,8 @@ class EducationDomain(Domain):
             "age": {"type": "integer", "minimum": 3, "maximum": 130},
         },
     }
+    goal_types = ("enroll", "complete")
+    attribution_window_hours = 336
     interaction_types = {
         "view": 0.5,
         "enroll": 3.0,

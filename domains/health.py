@@ -56,6 +56,9 @@ class HealthDomain(Domain):
             "sex": {"enum": list(SEXES)},
         },
     }
+    goal_types = ("consult", "follow_up")
+    attribution_window_hours = 336
+    explain_by_default = True
     interaction_types = {"view": 0.5, "save": 2.0, "consult": 4.0, "follow_up": 6.0}
     weight_order = (("view", "save", "consult", "follow_up"),)
     rule_switches = {"audience_filter": True, "condition_boost": True}

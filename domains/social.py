@@ -66,6 +66,8 @@ class SocialDomain(Domain):
             "blocked": _IDS,
         },
     }
+    goal_types = ("like", "comment", "follow")
+    attribution_window_hours = 24
     interaction_types = {"view": 0.5, "like": 1.0, "comment": 3.0, "follow": 6.0}
     weight_order = (("view", "like", "comment", "follow"),)
     rule_switches = {"exclude_own_posts": True, "shared_interest_boost": True}

@@ -90,6 +90,13 @@ class SparseNeighbours:
             return (history @ self.dense).astype(np.float32, copy=False)
         return (sp.csr_matrix(history) @ self.w).toarray().astype(np.float32, copy=False)
 
+    def contributions(self, history: np.ndarray, targets: np.ndarray) -> np.ndarray:
+        """(len(history), len(targets)) float32 W[i, j]: what each history item adds to each
+        target's score (the score is their sum over a binary history)."""
+        if self.dense is not None:
+            return self.dense[np.ix_(history, targets)]
+        return self.w[history][:, targets].toarray().astype(np.float32, copy=False)
+
     def arrays(self) -> dict[str, np.ndarray]:
         return {
             "item_nbr_indptr": self.w.indptr.astype(np.int64),
@@ -140,6 +147,14 @@ class EaseDual:
         v = (self.x @ h.T).T  # (n, n_users)
         t = (self.xt @ (self.m @ v.T)).T  # (n, n_items)
         return (h - (h - t) * self.inv_d[None, :]).astype(np.float32, copy=False)
+
+    def contributions(self, history: np.ndarray, targets: np.ndarray) -> np.ndarray:
+        """(len(history), len(targets)) float32 B[i, j] = (x_jᵀ M x_i) / d_j for i ≠ j (0 on
+        the diagonal, as in EASE): a target's score is the sum over a binary history."""
+        a = self.m @ self.xt[history].T.toarray()  # (n_users, |H|)
+        c = (self.xt[targets] @ a).T * self.inv_d[targets][None, :]
+        c[np.asarray(history)[:, None] == np.asarray(targets)[None, :]] = 0.0
+        return c.astype(np.float32, copy=False)
 
     def arrays(self) -> dict[str, np.ndarray]:
         return {"item_dual_m": self.m, "item_dual_d": self.d}

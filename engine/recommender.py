@@ -39,6 +39,8 @@ WARM_TIME_CELLS = 20_000_000
 # the user-side feature statistics of each trained user's usual request are computed at load
 # for bundles with at most this many users (~0.3 ms each: under a second of load time)
 WARM_USUAL_USERS = 2_000
+# explanations weigh at most this many history items (the heaviest)
+EXPLAIN_MAX_HISTORY = 50
 
 
 class Recommender:
@@ -413,6 +415,52 @@ class Recommender:
             floor = out[-1][1] if out else 0.0
             rest = self._top(np.where(elig & ~linked, cos, -np.inf), k - len(out))
             out += [(i, floor - 1.0 - r) for r, (i, _) in enumerate(rest)]
+        return out
+
+    def explain(
+        self,
+        item_ids: Iterable,
+        *,
+        user_id=None,
+        history: Iterable | None = None,
+        top: int = 3,
+        max_history: int = EXPLAIN_MAX_HISTORY,
+    ) -> dict[str, list[tuple[str, float]]]:
+        """Why each of ``item_ids`` was recommended: up to ``top`` (history item, share) pairs.
+
+        The history is ``history`` or, without it, the user's training history (the
+        ``max_history`` heaviest items). A history item's contribution to an item is its
+        item-item weight towards it (EASE / RP3β; the item-item score of a binary history is
+        the sum of these); without item-item weights, the cosine of their MF vectors times the
+        history item's confidence. Only positive contributions count; ``share`` is the
+        contribution over the item's positive total. Items the bundle does not know, or no
+        positive evidence, are left out of the result.
+        """
+        items, w = self._history_of(user_id, history)
+        targets = [(i, self._iidx.get(str(i))) for i in item_ids]
+        targets = [(i, j) for i, j in targets if j is not None]
+        if not len(items) or not targets:
+            return {}
+        if len(items) > max_history:
+            keep = np.argsort(-w, kind="stable")[:max_history]
+            items, w = items[keep], w[keep]
+        cols = np.array([j for _, j in targets], np.int64)
+        if self.ctx.item_item is not None:
+            c = self.ctx.item_item.contributions(items, cols)
+        else:
+            c = (self._Qn[items] @ self._Qn[cols].T) * self._confidence(w)[:, None]
+        c = np.where(c > 0, c, 0.0)
+        totals = c.sum(axis=0)
+        out: dict[str, list[tuple[str, float]]] = {}
+        for col, (item_id, _) in enumerate(targets):
+            if totals[col] <= 0:
+                continue
+            order = np.argsort(-c[:, col], kind="stable")[:top]
+            out[str(item_id)] = [
+                (self._item_list[int(items[r])], float(c[r, col] / totals[col]))
+                for r in order
+                if c[r, col] > 0
+            ]
         return out
 
     # ------------------------------------------------------------ model path

@@ -6,4 +6,5 @@ urlpatterns = [
     path("", include("m6rec.serving.urls")),  # before catalog: deeper user/item paths
     path("", include("m6rec.catalog.urls")),
     path("models/", include("m6rec.registry.urls")),
+    path("models/", include("m6rec.online.urls")),
 ]

@@ -80,6 +80,15 @@ class Interaction(models.Model):
     timestamp = models.DateTimeField()
     event_id = models.CharField(max_length=EXTERNAL_ID_MAX_LENGTH, null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # Attribution (``online``): set when the row came with a valid recommendation_id whose
+    # response held this item; the version, experiment arm, 0-based position and strategy
+    # that served it, and when that response was given.
+    attributed_version = models.PositiveIntegerField(null=True, blank=True)
+    attributed_experiment = models.PositiveIntegerField(null=True, blank=True)
+    attributed_arm = models.SmallIntegerField(null=True, blank=True)
+    attributed_position = models.SmallIntegerField(null=True, blank=True)
+    attributed_strategy = models.CharField(max_length=16, null=True, blank=True)
+    recommended_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -92,6 +101,11 @@ class Interaction(models.Model):
         indexes = [
             models.Index(fields=["tenant", "timestamp", "id"], name="catalog_inter_tenant_ts_idx"),
             models.Index(fields=["user", "timestamp"], name="catalog_inter_user_ts_idx"),
+            models.Index(
+                fields=["tenant", "attributed_version"],
+                condition=models.Q(attributed_version__isnull=False),
+                name="catalog_inter_attributed_idx",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -19,6 +19,7 @@ from rest_framework import serializers
 from m6rec.common import validation as v
 from m6rec.common.errors import quoted
 from m6rec.common.schema import TimestampField
+from m6rec.online.attribution import attribute_rows
 from m6rec.tenants.domains import default_interaction_type, get_tenant_domain
 
 # --------------------------------------------------------------------------- rows (docs)
@@ -72,6 +73,14 @@ class InteractionRowSerializer(serializers.Serializer):
         required=False,
         allow_null=True,
         help_text="Idempotency key (an id; '/' allowed).",
+    )
+    recommendation_id = serializers.CharField(
+        required=False,
+        max_length=1024,
+        help_text="The `recommendation_id` of the response that showed this item: attributes "
+        "the interaction to the model version, experiment arm and position that served it. "
+        "An id that does not attribute this row (not issued to this tenant, another user, "
+        "item not in that response, outside the attribution window) rejects the batch.",
     )
 
 
@@ -149,7 +158,9 @@ class UserRowsField(v.BatchRowsField):
         return errors + _properties_errors(rows, domain.validate_user_properties)
 
 
-_INTERACTION_FIELDS = frozenset({"user_id", "item_id", "type", "value", "timestamp", "event_id"})
+_INTERACTION_FIELDS = frozenset(
+    {"user_id", "item_id", "type", "value", "timestamp", "event_id", "recommendation_id"}
+)
 
 
 def _fast_interaction(row: dict) -> dict | None:
@@ -192,7 +203,21 @@ def _fast_interaction(row: dict) -> dict | None:
             ):
                 return None
             out["event_id"] = event_id
+    if "recommendation_id" in row:
+        token = row["recommendation_id"]
+        if type(token) is not str or not 0 < len(token) <= 1024:
+            return None
+        out["recommendation_id"] = token
     return out
+
+
+def clean_recommendation_id(value: Any) -> str | None:
+    """Shape only (a string of at most 1024 characters); verified against the tenant later."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not 0 < len(value) <= 1024:
+        raise v.RowError("Must be the recommendation_id string a recommendation response gave.")
+    return value
 
 
 @extend_schema_field(InteractionRowSerializer(many=True))
@@ -205,6 +230,7 @@ class InteractionRowsField(v.BatchRowsField):
             "value": v.clean_number,
             "timestamp": v.clean_timestamp,
             "event_id": v.clean_optional_id,
+            "recommendation_id": clean_recommendation_id,
         },
         required=("user_id", "item_id"),
         defaults={"value": 1.0, "event_id": None},
@@ -231,7 +257,10 @@ class InteractionRowsField(v.BatchRowsField):
                     }
                 )
             row.setdefault("timestamp", now)
-        return errors
+        config = domain.resolve_config(self.context["tenant"].domain_config)
+        return errors + attribute_rows(
+            tenant_id=self.context["tenant"].pk, rows=rows, config=config
+        )
 
 
 # --------------------------------------------------------------------------- envelopes
@@ -267,6 +296,9 @@ class InteractionsIngestOutputSerializer(serializers.Serializer):
     received = serializers.IntegerField()
     created = serializers.IntegerField(help_text="Interactions written.")
     duplicate = serializers.IntegerField(help_text="Rows whose event_id was already stored.")
+    attributed = serializers.IntegerField(
+        help_text="Interactions written with an attribution (a valid recommendation_id)."
+    )
     users_created = serializers.IntegerField()
     items_created = serializers.IntegerField()
 

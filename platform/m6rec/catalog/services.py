@@ -206,7 +206,23 @@ ON CONFLICT DO NOTHING
 """
 
 
-def _insert_interactions_pg(*, tenant: Tenant, rows, users, items) -> int:
+_PG_INSERT_ATTRIBUTED = """
+INSERT INTO catalog_interaction
+    (tenant_id, user_id, item_id, type, value, timestamp, event_id, created_at,
+     attributed_version, attributed_experiment, attributed_arm, attributed_position,
+     attributed_strategy, recommended_at)
+SELECT %s, x.u, x.i, x.t, x.v, to_timestamp(x.ts), x.e, %s,
+       x.av, x.ae, x.aa, x.ap, x.ast, to_timestamp(x.ats)
+FROM unnest(%s::bigint[], %s::bigint[], %s::text[], %s::float8[], %s::float8[], %s::text[],
+            %s::int[], %s::int[], %s::int[], %s::int[], %s::text[], %s::float8[])
+    AS x(u, i, t, v, ts, e, av, ae, aa, ap, ast, ats)
+ON CONFLICT DO NOTHING
+RETURNING attributed_strategy IS NOT NULL
+"""
+
+
+def _insert_interactions_pg(*, tenant: Tenant, rows, users, items) -> tuple[int, int]:
+    """(rows written, of which attributed)."""
     columns: tuple[list, ...] = ([], [], [], [], [], [])
     u, i, t, v, ts, e = columns
     for r in rows:
@@ -216,32 +232,53 @@ def _insert_interactions_pg(*, tenant: Tenant, rows, users, items) -> int:
         v.append(r["value"])
         ts.append(r["timestamp"].timestamp())
         e.append(r["event_id"])
+    params = [
+        tenant.pk,
+        timezone.now(),
+        pg_number_array(u),
+        pg_number_array(i),
+        pg_text_array(t),
+        pg_number_array(v),
+        pg_number_array(ts),
+        pg_text_array(e),
+    ]
+    attributed = [r.get("attribution") for r in rows]
+    if not any(a is not None for a in attributed):  # the usual batch: no RETURNING to read
+        with connection.cursor() as cursor:
+            cursor.execute(_PG_INSERT, params)
+            return cursor.rowcount, 0
+    none = (None,) * 6
+    av, ae, aa, ap, ast, ats = zip(*(a or none for a in attributed), strict=True)
+    params += [
+        _pg_optional_ints(av),
+        _pg_optional_ints(ae),
+        _pg_optional_ints(aa),
+        _pg_optional_ints(ap),
+        pg_text_array(ast),
+        "{" + ",".join("NULL" if x is None else repr(x.timestamp()) for x in ats) + "}",
+    ]
     with connection.cursor() as cursor:
-        cursor.execute(
-            _PG_INSERT,
-            [
-                tenant.pk,
-                timezone.now(),
-                pg_number_array(u),
-                pg_number_array(i),
-                pg_text_array(t),
-                pg_number_array(v),
-                pg_number_array(ts),
-                pg_text_array(e),
-            ],
-        )
-        return cursor.rowcount
+        cursor.execute(_PG_INSERT_ATTRIBUTED, params)
+        flags = [r[0] for r in cursor.fetchall()]
+    return len(flags), sum(flags)
+
+
+def _pg_optional_ints(values) -> str:
+    return "{" + ",".join("NULL" if x is None else str(int(x)) for x in values) + "}"
 
 
 _SQLITE_INSERT = """
 INSERT OR IGNORE INTO catalog_interaction
-    (tenant_id, user_id, item_id, type, value, timestamp, event_id, created_at)
-VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
+    (tenant_id, user_id, item_id, type, value, timestamp, event_id, created_at,
+     attributed_version, attributed_experiment, attributed_arm, attributed_position,
+     attributed_strategy, recommended_at)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
 """
 
 
-def _insert_interactions_sqlite(*, tenant: Tenant, rows, users, items) -> int:
-    """SQLite (quick start): one executemany; OR IGNORE skips stored event ids."""
+def _insert_sqlite(*, tenant: Tenant, rows, users, items) -> tuple[int, int]:
+    """SQLite (quick start): one executemany; OR IGNORE skips stored event ids. Returns (rows
+    written, of which attributed); attributed rows go one by one to count them."""
     adapt = connection.ops.adapt_datetimefield_value
     now = adapt(timezone.now())
     params = [
@@ -254,12 +291,35 @@ def _insert_interactions_sqlite(*, tenant: Tenant, rows, users, items) -> int:
             adapt(r["timestamp"]),
             r["event_id"],
             now,
+            *_sqlite_attribution(r.get("attribution"), adapt),
         )
         for r in rows
     ]
+    plain = [p for p, r in zip(params, rows, strict=True) if r.get("attribution") is None]
     with connection.cursor() as cursor:
-        cursor.executemany(_SQLITE_INSERT, params)
-        return cursor.rowcount
+        cursor.executemany(_SQLITE_INSERT, plain)
+        created = max(cursor.rowcount, 0)
+        attributed = 0
+        for p, r in zip(params, rows, strict=True):
+            if r.get("attribution") is not None:
+                cursor.execute(_SQLITE_INSERT, p)
+                attributed += max(cursor.rowcount, 0)
+    return created + attributed, attributed
+
+
+def observe_attributed(count: int) -> None:
+    try:
+        from m6rec.ops import metrics
+    except ImportError:
+        return
+    metrics.observe_attributed(count=count)
+
+
+def _sqlite_attribution(attribution, adapt) -> tuple:
+    if attribution is None:
+        return (None,) * 6
+    *head, issued = attribution
+    return (*head, adapt(issued))
 
 
 @transaction.atomic
@@ -273,7 +333,10 @@ def interactions_ingest(
     ``unknown_refs="reject"`` (default: the tenant's setting), the whole batch is refused with
     :class:`BatchValidationError` and nothing is written.
 
-    Returns ``{"received", "created", "duplicate", "users_created", "items_created"}``.
+    Rows may carry ``attribution`` (see ``online.attribution``): the recommendation that led to
+    the interaction, stored with it. Returns ``{"received", "attributed", "created",
+    "duplicate", "users_created", "items_created"}`` (``attributed``: rows written with an
+    attribution; a replayed event id is neither written nor attributed again).
     """
     policy = unknown_refs or tenant.unknown_refs
     create = policy == UnknownRefs.CREATE
@@ -289,12 +352,13 @@ def interactions_ingest(
         raise BatchValidationError(errors, total_rows=len(rows))
     if items_created:  # an id the serving memo knew as missing may exist now
         notify_items_changed(tenant_id=tenant.pk, item_ids=items)
-    if connection.vendor == "postgresql":
-        created = _insert_interactions_pg(tenant=tenant, rows=rows, users=users, items=items)
-    else:
-        created = _insert_interactions_sqlite(tenant=tenant, rows=rows, users=users, items=items)
+    insert = _insert_interactions_pg if connection.vendor == "postgresql" else _insert_sqlite
+    created, attributed = insert(tenant=tenant, rows=rows, users=users, items=items)
+    if attributed:
+        observe_attributed(attributed)
     return {
         "received": len(rows),
+        "attributed": attributed,
         "created": created,
         "duplicate": len(rows) - created,
         "users_created": users_created,

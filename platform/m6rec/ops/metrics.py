@@ -59,6 +59,15 @@ TRAINING_RUNS = Counter(
     "Training runs finished, by outcome (succeeded|failed|rejected|...) and queue.",
     ["outcome", "queue"],
 )
+IMPRESSIONS = Counter(
+    "m6rec_impressions",
+    "Items shown in recommendation responses (no tenant label).",
+    ["surface", "strategy"],
+)
+ATTRIBUTED = Counter(
+    "m6rec_attributed_interactions",
+    "Interactions ingested with a valid recommendation_id (no tenant label).",
+)
 CACHE_HITS = Counter("m6rec_model_cache_hits", "Model bundle cache hits (serving).")
 CACHE_MISSES = Counter("m6rec_model_cache_misses", "Model bundle cache misses (serving).")
 
@@ -90,6 +99,16 @@ def observe_recommendation(
     RECOMMENDATIONS.labels(strategy=_label(strategy), model_version=_label(model_version)).inc(
         count
     )
+
+
+def observe_impressions(*, surface: str, strategy: str, count: int) -> None:
+    """Count ``count`` items shown on ``surface`` (user, session, similar, popular)."""
+    IMPRESSIONS.labels(surface=_label(surface), strategy=_label(strategy)).inc(count)
+
+
+def observe_attributed(*, count: int) -> None:
+    """Count ``count`` interactions written with an attribution."""
+    ATTRIBUTED.inc(count)
 
 
 def observe_training(*, seconds: float, outcome: str, queue: str | None = None) -> None:

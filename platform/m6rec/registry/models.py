@@ -103,6 +103,8 @@ class AuditLog(models.Model):
         UNPIN = "unpin", "Unpin"
         FAIL = "fail", "Mark failed"
         GATE_REJECT = "gate_reject", "Rejected by the quality gate"
+        EXPERIMENT_START = "experiment_start", "Experiment started"
+        EXPERIMENT_STOP = "experiment_stop", "Experiment stopped"
 
     tenant = models.ForeignKey("tenants.Tenant", on_delete=models.CASCADE, related_name="+")
     action = models.CharField(max_length=16, choices=Action.choices)

@@ -17,6 +17,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from m6rec.online.selectors import running_experiment_id
 from m6rec.registry.errors import NothingToRollBackError, VersionConflictError
 from m6rec.registry.models import AuditLog, ModelVersion, gate_metric_of
 from m6rec.registry.selectors import version_rollback_target
@@ -49,7 +50,7 @@ def _lock_tenant(tenant):
     return type(tenant).objects.select_for_update().get(pk=tenant.pk)
 
 
-def _audit(*, tenant, action: str, actor: Any, from_version=None, to_version=None, reason=""):
+def audit_record(*, tenant, action: str, actor: Any, from_version=None, to_version=None, reason=""):
     label, user = actor_label(actor)
     return AuditLog.objects.create(
         tenant=tenant,
@@ -196,9 +197,18 @@ def version_apply_gate(*, version: ModelVersion, margin: float | None = None) ->
         active=active,
         margin=promotion_margin() if margin is None else float(margin),
     )
+    experiment = running_experiment_id(tenant=tenant) if active is not None else None
+    if decision.promoted and experiment is not None:
+        decision = GateDecision(
+            False,
+            f"{decision.reason}, but experiment {experiment} is running: the candidate waits "
+            "(add it to an experiment, or promote it by hand)",
+            decision.candidate_metric,
+            decision.active_metric,
+        )
     if decision.promoted:
         _activate(version=version, previous=active, push=True)
-    _audit(
+    audit_record(
         tenant=tenant,
         action=Action.AUTO_PROMOTE if decision.promoted else Action.GATE_REJECT,
         actor=None,
@@ -225,7 +235,7 @@ def version_promote(*, version: ModelVersion, actor: Any = None, reason: str = "
         return version
     active = _current_active(tenant)
     _activate(version=version, previous=active, push=True)
-    _audit(
+    audit_record(
         tenant=tenant,
         action=Action.PROMOTE,
         actor=actor,
@@ -252,7 +262,7 @@ def version_rollback(*, tenant, actor: Any = None, reason: str = "") -> ModelVer
         )
     target = ModelVersion.objects.select_for_update().get(pk=target.pk)
     _activate(version=target, previous=active, push=False)
-    _audit(
+    audit_record(
         tenant=tenant,
         action=Action.ROLLBACK,
         actor=actor,
@@ -277,7 +287,7 @@ def version_pin(*, version: ModelVersion, actor: Any = None, reason: str = "") -
         _activate(version=version, previous=active, push=True)
     version.pinned = True
     version.save(update_fields=["pinned"])
-    _audit(
+    audit_record(
         tenant=tenant,
         action=Action.PIN,
         actor=actor,
@@ -297,7 +307,7 @@ def version_unpin(*, tenant, actor: Any = None, reason: str = "") -> ModelVersio
         return active
     active.pinned = False
     active.save(update_fields=["pinned"])
-    _audit(
+    audit_record(
         tenant=tenant,
         action=Action.UNPIN,
         actor=actor,
@@ -325,7 +335,7 @@ def version_mark_failed(*, version: ModelVersion, reason: str, actor: Any = None
     version.pinned = False
     version.notes = (version.notes + "\n" if version.notes else "") + f"failed: {reason}"
     version.save(update_fields=["status", "pinned", "notes"])
-    _audit(
+    audit_record(
         tenant=tenant,
         action=Action.FAIL,
         actor=actor,
@@ -339,7 +349,7 @@ def version_mark_failed(*, version: ModelVersion, reason: str, actor: Any = None
         if target is not None:
             target = ModelVersion.objects.select_for_update().get(pk=target.pk)
             _activate(version=target, previous=None, push=False)
-            _audit(
+            audit_record(
                 tenant=tenant,
                 action=Action.ROLLBACK,
                 actor=actor,

@@ -5,8 +5,10 @@
 * ``GET  /api/v1/items/{item_id}/similar?k=10``
 * ``GET  /api/v1/popular?k=10&category=``
 
-Responses: ``{"items": [{"item_id", "score", "reason"?}], "model_version": n | null,
-"strategy": "model" | "popularity", "request_id"}``.
+Responses: ``{"items": [{"item_id", "score", "reason"?, "properties"?, "explanation"?}],
+"model_version": n | null, "strategy": "model" | "popularity", "recommendation_id",
+"experiment": {"id", "arm"} | null, "request_id"}``. ``include=properties`` adds each item's
+stored properties; ``explain=true`` adds why it was recommended.
 """
 
 from __future__ import annotations
@@ -96,14 +98,43 @@ class QueryParams:
         return values
 
 
+INCLUDABLE = ("properties",)
+
+
+class _ExplainField(serializers.BooleanField):
+    """``explain``: absent = the tenant's domain decides (health explains by default)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(required=False, allow_null=True, default=None, **kwargs)
+
+
+class _IncludeField(serializers.CharField):
+    """``include``: comma-separated extras; today only ``properties``."""
+
+    def __init__(self, **kwargs):
+        super().__init__(required=False, allow_blank=True, default="", max_length=200, **kwargs)
+
+    def to_internal_value(self, data):
+        parts = [p.strip() for p in super().to_internal_value(data).split(",") if p.strip()]
+        unknown = [p for p in parts if p not in INCLUDABLE]
+        if unknown:
+            raise serializers.ValidationError(
+                f"Unknown value {quoted(unknown[0])}; allowed: {', '.join(INCLUDABLE)}."
+            )
+        return frozenset(parts)
+
+
+_ONLINE = {"explain": _ExplainField(), "include": _IncludeField()}
+
 USER_QUERY = QueryParams(
     k=_KField(),
     exclude_seen=serializers.BooleanField(default=True),
     category=_CategoryField(),
     exclude=serializers.CharField(required=False, allow_blank=True, default=""),
+    **_ONLINE,
 )
-POPULAR_QUERY = QueryParams(k=_KField(), category=_CategoryField())
-SIMILAR_QUERY = QueryParams(k=_KField())
+POPULAR_QUERY = QueryParams(k=_KField(), category=_CategoryField(), **_ONLINE)
+SIMILAR_QUERY = QueryParams(k=_KField(), **_ONLINE)
 
 
 class SessionRecommendationsInput(serializers.Serializer):
@@ -122,22 +153,70 @@ class SessionRecommendationsInput(serializers.Serializer):
         default=list,
         help_text="Item ids to leave out (the recent items are always left out).",
     )
+    session_id = serializers.CharField(
+        required=False,
+        min_length=1,
+        max_length=ID_MAX_LENGTH,
+        help_text="A stable id of the session: places it in a running experiment's arm.",
+    )
+    explain = serializers.BooleanField(
+        required=False, allow_null=True, default=None, help_text="Add why each item was chosen."
+    )
+    include = serializers.ListField(
+        child=serializers.ChoiceField(choices=INCLUDABLE),
+        required=False,
+        default=list,
+        max_length=len(INCLUDABLE),
+        help_text="Extras per item: `properties` (the item's stored properties).",
+    )
 
     def validate(self, attrs):
         attrs["category"] = attrs.get("category") or None
+        attrs["include"] = frozenset(attrs.get("include") or ())
         return attrs
+
+
+class EvidenceOutput(serializers.Serializer):
+    item_id = serializers.CharField()
+    weight = serializers.FloatField(
+        required=False, help_text="Share of the item's positive evidence from this item (0..1)."
+    )
+
+
+class ExplanationOutput(serializers.Serializer):
+    kind = serializers.ChoiceField(
+        choices=["item_item", "mf", "model", "similar", "popularity"],
+        help_text="item_item / mf: the user's items in `because` led to it; similar: the item "
+        "asked about; popularity: no personal evidence, the item is popular; model: the model "
+        "ranked it with no single item standing out.",
+    )
+    because = EvidenceOutput(many=True)
 
 
 class RecommendedItemOutput(serializers.Serializer):
     item_id = serializers.CharField()
     score = serializers.FloatField()
     reason = serializers.CharField(required=False, help_text="Present when a rule explains it.")
+    properties = serializers.DictField(
+        required=False, help_text="The item's stored properties (with `include=properties`)."
+    )
+    explanation = ExplanationOutput(required=False, help_text="With `explain=true`.")
+
+
+class ExperimentArmOutput(serializers.Serializer):
+    id = serializers.IntegerField(help_text="The running experiment.")
+    arm = serializers.IntegerField(help_text="The arm that served this response (0 = control).")
 
 
 class RecommendationsOutput(serializers.Serializer):
     items = RecommendedItemOutput(many=True)
     model_version = serializers.IntegerField(allow_null=True)
     strategy = serializers.ChoiceField(choices=[services.MODEL, services.POPULARITY])
+    recommendation_id = serializers.CharField(
+        help_text="Send it with the interactions this response leads to (`POST interactions`, "
+        "field `recommendation_id`) to attribute them to the version, arm and position."
+    )
+    experiment = ExperimentArmOutput(allow_null=True)
     request_id = serializers.CharField()
 
 
@@ -156,21 +235,35 @@ class _ServingApi(APIView):
     def get_exception_handler(self):
         return api_exception_handler
 
-    def respond(self, request, result: services.Recommendations) -> HttpResponse:
+    def respond(
+        self, request, result: services.Recommendations, include: frozenset[str] = frozenset()
+    ) -> HttpResponse:
         """The JSON body, encoded as DRF's JSONRenderer encodes it (compact, UTF-8, no NaN),
         straight into an HttpResponse: a Response's render pipeline cost about 5% of a
         recommendation. Negotiation has already run (``initial``): only JSON gets here."""
         items = []
+        properties = "properties" in include
+        explanations = result.explanations
         for c in result.items:
             item = {"item_id": c.item_id, "score": float(c.score)}
             if c.reason:
                 item["reason"] = c.reason
+            if properties:
+                item["properties"] = c.properties or {}
+            if explanations is not None:
+                item["explanation"] = explanations.get(c.item_id) or {
+                    "kind": "model",
+                    "because": [],
+                }
             items.append(item)
         rid = _request_id(request)
+        arm = result.experiment
         body = {
             "items": items,
             "model_version": result.model_version,
             "strategy": result.strategy,
+            "recommendation_id": result.recommendation_id,
+            "experiment": {"id": arm.experiment_id, "arm": arm.arm} if arm is not None else None,
             "request_id": rid,
         }
         response = HttpResponse(
@@ -187,6 +280,16 @@ _K = OpenApiParameter(
     description=f"Number of items, 1..{MAX_K} (default 10); any other value is a 400 on `k`.",
 )
 _CATEGORY = OpenApiParameter("category", OpenApiTypes.STR, description="Item category filter")
+_EXPLAIN = OpenApiParameter(
+    "explain",
+    OpenApiTypes.BOOL,
+    description="Add `explanation` per item (default: the tenant's domain; health: true).",
+)
+_INCLUDE = OpenApiParameter(
+    "include",
+    {"type": "string", "enum": list(INCLUDABLE)},
+    description="`properties`: add each item's stored properties (one call instead of k + 1).",
+)
 
 
 class UserRecommendationsApi(_ServingApi):
@@ -199,6 +302,8 @@ class UserRecommendationsApi(_ServingApi):
             OpenApiParameter("exclude_seen", OpenApiTypes.BOOL, description="default true"),
             _CATEGORY,
             OpenApiParameter("exclude", OpenApiTypes.STR, description="comma-separated ids"),
+            _EXPLAIN,
+            _INCLUDE,
         ],
         responses={200: RecommendationsOutput, **error_responses(400, 401, 403, 429)},
         summary="Top-K recommendations for an end user",
@@ -216,8 +321,9 @@ class UserRecommendationsApi(_ServingApi):
             exclude_seen=params["exclude_seen"],
             category=params["category"] or None,
             exclude=_split_ids(params["exclude"], field="exclude"),
+            explain=params["explain"],
         )
-        return self.respond(request, result)
+        return self.respond(request, result, params["include"])
 
 
 class SessionRecommendationsApi(_ServingApi):
@@ -236,15 +342,17 @@ class SessionRecommendationsApi(_ServingApi):
             k=data["k"],
             category=data["category"],
             exclude=data["exclude"],
+            session_id=data.get("session_id"),
+            explain=data["explain"],
         )
-        return self.respond(request, result)
+        return self.respond(request, result, data["include"])
 
 
 class SimilarItemsApi(_ServingApi):
     @extend_schema(
         operation_id="similar_items",
         tags=["recommend"],
-        parameters=[path_id_param("item_id"), _K],
+        parameters=[path_id_param("item_id"), _K, _EXPLAIN, _INCLUDE],
         responses={200: RecommendationsOutput, **error_responses(400, 401, 403, 404, 429)},
         summary="Items similar to an item",
     )
@@ -253,24 +361,30 @@ class SimilarItemsApi(_ServingApi):
         params = SIMILAR_QUERY.parse(request)
         try:
             result = services.recommend_similar(
-                tenant=request_tenant(request), item_id=item_id, k=params["k"]
+                tenant=request_tenant(request),
+                item_id=item_id,
+                k=params["k"],
+                explain=params["explain"],
             )
         except services.UnknownItem:
             raise exceptions.NotFound(f"Item {quoted(item_id)} not found.") from None
-        return self.respond(request, result)
+        return self.respond(request, result, params["include"])
 
 
 class PopularApi(_ServingApi):
     @extend_schema(
         operation_id="popular_items",
         tags=["recommend"],
-        parameters=[_K, _CATEGORY],
+        parameters=[_K, _CATEGORY, _EXPLAIN, _INCLUDE],
         responses={200: RecommendationsOutput, **error_responses(400, 401, 403, 429)},
         summary="The tenant's most popular items",
     )
     def get(self, request):
         params = POPULAR_QUERY.parse(request)
         result = services.recommend_popular(
-            tenant=request_tenant(request), k=params["k"], category=params["category"] or None
+            tenant=request_tenant(request),
+            k=params["k"],
+            category=params["category"] or None,
+            explain=params["explain"],
         )
-        return self.respond(request, result)
+        return self.respond(request, result, params["include"])

@@ -29,6 +29,7 @@ __all__ = [
     "ServingModel",
     "active_memo",
     "get_serving_model",
+    "get_version_model",
     "model_cache",
     "reset_caches",
 ]
@@ -208,3 +209,42 @@ def get_serving_model(tenant) -> ServingModel | None:
 
 def _serving(entry: CachedModel) -> ServingModel:
     return ServingModel(recommender=entry.model, version=entry.key[1], cache_hit=False)
+
+
+class VersionLoadError(Exception):
+    """A non-active version (an experiment arm) could not be loaded or verified."""
+
+
+def get_version_model(tenant, *, number: int, bundle_uri: str, bundle_sha256: str) -> ServingModel:
+    """A specific version of ``tenant`` (an experiment's candidate arm), through the same
+    cache and verification as the active one. Raises :class:`VersionLoadError` when the bundle
+    is unreachable or fails verification; a version that failed verification is also marked
+    failed in the registry (never served again), as an active one would be."""
+    key = (tenant.pk, int(number))
+    if key in _failed:
+        raise VersionLoadError(f"v{number} failed verification in this process")
+    try:
+        entry, hit = model_cache.get_or_load(
+            key, lambda: _bundle_path(bundle_uri), loader=_verified_loader(bundle_sha256)
+        )
+    except BundleStorageError as exc:
+        raise VersionLoadError(f"bundle storage: {exc}") from exc
+    except _bundle_errors() as exc:
+        with _state_lock:
+            _failed.add(key)
+        ref = ActiveRef(
+            version_id=0, number=int(number), bundle_uri=bundle_uri, bundle_sha256=bundle_sha256
+        )
+        _mark_failed_number(tenant, ref, f"{type(exc).__name__}: {exc}")
+        raise VersionLoadError(f"{type(exc).__name__}: {exc}") from exc
+    return ServingModel(recommender=entry.model, version=entry.key[1], cache_hit=hit)
+
+
+def _mark_failed_number(tenant, ref: ActiveRef, reason: str) -> None:
+    from m6rec.registry.models import ModelVersion
+
+    version = ModelVersion.objects.filter(tenant=tenant, number=ref.number).only("pk").first()
+    if version is not None:
+        _mark_failed(
+            tenant, ActiveRef(version.pk, ref.number, ref.bundle_uri, ref.bundle_sha256), reason
+        )

@@ -23,6 +23,7 @@ from typing import Any
 from django.conf import settings
 
 from domains.records import Candidate, InteractionRecord, UserRecord
+from m6rec.online import serving as online
 from m6rec.plugins.registry import get_domain
 from m6rec.serving import selectors
 from m6rec.serving.loading import ServingModel, get_serving_model
@@ -57,6 +58,9 @@ class Recommendations:
     strategy: str
     cache_hit: bool | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    recommendation_id: str = ""
+    experiment: online.ArmChoice | None = None
+    explanations: dict[str, dict[str, Any]] | None = None
 
 
 # ---------------------------------------------------------------------- helpers
@@ -242,6 +246,28 @@ def _db_popular_fetch(ctx: _Context) -> Fetch:
     return fetch
 
 
+def _done(
+    tenant,
+    result: Recommendations,
+    *,
+    surface: str,
+    arm: online.ArmChoice | None = None,
+    user_id: str | None = None,
+) -> Recommendations:
+    """Sign the response's recommendation id, count its impressions and the metrics."""
+    result.experiment = arm if result.model_version is not None else None
+    result.recommendation_id = online.issue(
+        tenant=tenant,
+        item_ids=[c.item_id for c in result.items],
+        model_version=result.model_version,
+        strategy=result.strategy,
+        surface=surface,
+        arm=result.experiment,
+        user_id=user_id,
+    )
+    return _observe(result)
+
+
 def _observe(result: Recommendations) -> Recommendations:
     try:
         from m6rec.ops import metrics
@@ -286,17 +312,31 @@ def recommend_for_user(
     exclude_seen: bool = True,
     category: str | None = None,
     exclude: Sequence[str] = (),
+    explain: bool | None = None,
 ) -> Recommendations:
     """Top-``k`` for a stored (or unknown) end user, folding in their stored interactions.
 
     A user whose stored interactions are exactly those the model was trained on (same count
     and largest key) gets the trained vector, and their rows are not read at all unless a
     domain rule asks for the history. An unknown user, or one the model cannot place (no
-    usable history), gets popularity.
+    usable history), gets popularity. While an experiment runs, the user's arm picks the
+    model. ``explain`` (default: the domain's) adds why each item was recommended.
     """
     ctx = _context(tenant, category)
     limit = int(getattr(settings, "M6REC_SERVING_HISTORY_LIMIT", selectors.HISTORY_LIMIT))
-    model = get_serving_model(tenant)
+    model, arm = online.model_for(tenant, unit_id=user_id)
+
+    def done(result: Recommendations, history=None) -> Recommendations:
+        if _explaining(ctx, explain):
+            result.explanations = online.explanations(
+                model.recommender if model is not None else None,
+                [c.item_id for c in result.items],
+                strategy=result.strategy,
+                user_id=user_id,
+                history=history,
+            )
+        return _done(tenant, result, surface="user", arm=arm, user_id=user_id)
+
     rec = model.recommender if model is not None else None
     # the stored rows the model was trained on for this user: unchanged, they are not read
     trained_on = rec.training_rows(user_id) if rec is not None else None
@@ -311,7 +351,7 @@ def recommend_for_user(
         )
         fetch = _model_fetch(rec.recommend, ctx, user_id=user_id, exclude_seen=exclude_seen)
         items = _finish(ctx, fetch, k=k, exclude=set(exclude), user=user, history=records)
-        return _observe(_model_result(model, items))
+        return done(_model_result(model, items))
     rows: list[selectors.HistoryRow] = []
     user: UserRecord | None = None
     if found is not None:
@@ -343,8 +383,14 @@ def recommend_for_user(
                 history=fold_in,
             )
             items = _finish(ctx, fetch, k=k, exclude=excluded, user=user, history=records)
-            return _observe(_model_result(model, items))
-    return _observe(_popularity(ctx, model, k=k, exclude=excluded, user=user, history=records))
+            return done(_model_result(model, items), history=fold_in)
+    return done(_popularity(ctx, model, k=k, exclude=excluded, user=user, history=records))
+
+
+def _explaining(ctx: _Context, explain: bool | None) -> bool:
+    if explain is not None:
+        return explain
+    return bool((ctx.config.get("online") or {}).get("explain", False))
 
 
 def _model_result(model: ServingModel, items: list[Candidate]) -> Recommendations:
@@ -360,24 +406,37 @@ def recommend_for_items(
     k: int = 10,
     category: str | None = None,
     exclude: Sequence[str] = (),
+    session_id: str | None = None,
+    explain: bool | None = None,
 ) -> Recommendations:
     """Top-``k`` for an anonymous session from its recent items (the items are excluded).
 
     Ids the tenant or the model does not know are ignored; with none left, popularity.
+    ``session_id`` (optional) places the session in a running experiment's arm.
     """
     ctx = _context(tenant, category)
     known = set(_existing(tenant, item_ids))
     recent = [i for i in dict.fromkeys(item_ids) if i in known]
     excluded = set(exclude) | set(item_ids)
     records = [InteractionRecord(user_id="", item_id=i, type="view") for i in recent]
-    model = get_serving_model(tenant)
+    model, arm = online.model_for(tenant, unit_id=session_id)
+    result = None
     if model is not None and recent:
         rec = model.recommender
         if rec.strategy_for(None, [(i, 1.0) for i in recent]) == MODEL:
             fetch = _model_fetch(rec.recommend_from_items, ctx, item_ids=recent)
             items = _finish(ctx, fetch, k=k, exclude=excluded, history=records)
-            return _observe(_model_result(model, items))
-    return _observe(_popularity(ctx, model, k=k, exclude=excluded, history=records))
+            result = _model_result(model, items)
+    if result is None:
+        result = _popularity(ctx, model, k=k, exclude=excluded, history=records)
+    if _explaining(ctx, explain):
+        result.explanations = online.explanations(
+            model.recommender if model is not None else None,
+            [c.item_id for c in result.items],
+            strategy=result.strategy,
+            history=[(i, 1.0) for i in recent],
+        )
+    return _done(tenant, result, surface="session", arm=arm)
 
 
 def _existing(tenant, item_ids: Sequence[str]) -> list[str]:
@@ -390,7 +449,9 @@ def _existing(tenant, item_ids: Sequence[str]) -> list[str]:
     )
 
 
-def recommend_similar(*, tenant, item_id: str, k: int = 10) -> Recommendations:
+def recommend_similar(
+    *, tenant, item_id: str, k: int = 10, explain: bool | None = None
+) -> Recommendations:
     """Items similar to ``item_id``; raises :class:`UnknownItem` when the tenant has no such
     item. An item the model has not seen (or no model) gets popularity."""
     if not selectors.item_exists(tenant=tenant, item_id=item_id):
@@ -407,11 +468,28 @@ def recommend_similar(*, tenant, item_id: str, k: int = 10) -> Recommendations:
 
         if rec.similar_items(item_id, k=1):  # the model knows the item
             items = _finish(ctx, fetch, k=k, exclude=excluded)
-            return _observe(_model_result(model, items))
-    return _observe(_popularity(ctx, model, k=k, exclude=excluded))
+            return _similar_done(tenant, ctx, _model_result(model, items), item_id, explain)
+    return _similar_done(
+        tenant, ctx, _popularity(ctx, model, k=k, exclude=excluded), item_id, explain
+    )
 
 
-def recommend_popular(*, tenant, k: int = 10, category: str | None = None) -> Recommendations:
+def _similar_done(tenant, ctx, result: Recommendations, item_id: str, explain) -> Recommendations:
+    if _explaining(ctx, explain):
+        result.explanations = online.explanations(
+            None, [c.item_id for c in result.items], strategy=result.strategy, similar_to=item_id
+        )
+    return _done(tenant, result, surface="similar")
+
+
+def recommend_popular(
+    *, tenant, k: int = 10, category: str | None = None, explain: bool | None = None
+) -> Recommendations:
     """The tenant's most popular servable items (from the active model, else the database)."""
     ctx = _context(tenant, category)
-    return _observe(_popularity(ctx, get_serving_model(tenant), k=k))
+    result = _popularity(ctx, get_serving_model(tenant), k=k)
+    if _explaining(ctx, explain):
+        result.explanations = online.explanations(
+            None, [c.item_id for c in result.items], strategy=POPULARITY
+        )
+    return _done(tenant, result, surface="popular")

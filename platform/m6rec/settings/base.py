@@ -30,6 +30,7 @@ INSTALLED_APPS = [
     "m6rec.registry",
     "m6rec.ops",
     "m6rec.serving",
+    "m6rec.online",
 ]
 
 MIDDLEWARE = [
@@ -125,6 +126,11 @@ M6REC_API_KEY_NEGATIVE_CACHE_TTL = env.float("M6REC_API_KEY_NEGATIVE_CACHE_TTL",
 # Serving checks candidates against a per-process catalogue memo this many seconds (0 = always
 # the database): writes through the API reach this process at once, other processes within it.
 M6REC_CATALOG_TTL = env.float("M6REC_CATALOG_TTL", default=5.0)
+# Online loop: impression counters go per process → Redis (every FLUSH_S) → the database (a
+# beat task every DB_FLUSH_S). An empty Redis URL writes the database from each process.
+M6REC_IMPRESSIONS_REDIS_URL = env("M6REC_IMPRESSIONS_REDIS_URL", default=REDIS_URL)
+M6REC_IMPRESSIONS_FLUSH_S = env.float("M6REC_IMPRESSIONS_FLUSH_S", default=1.0)
+M6REC_IMPRESSIONS_DB_FLUSH_S = env.float("M6REC_IMPRESSIONS_DB_FLUSH_S", default=30.0)
 # Retry-After (seconds) of the 503 database_unavailable answered during a database outage.
 M6REC_DB_RETRY_AFTER = env.int("M6REC_DB_RETRY_AFTER", default=5)
 # Freeze the process's objects out of the garbage collector's full passes after a model load
@@ -174,8 +180,12 @@ M6REC_DISABLED_DOMAINS = env.list("M6REC_DISABLED_DOMAINS", default=[])
 # Training and model registry (m6rec.training, m6rec.registry).
 # Auto-promote a candidate only when its validation nDCG@10 beats the active version's by more.
 M6REC_PROMOTION_MARGIN = env.float("M6REC_PROMOTION_MARGIN", default=0.0)
-# Per-tenant training lock expiry (s); a heartbeat extends it while a run is alive.
-M6REC_TRAINING_LOCK_TIMEOUT = env.int("M6REC_TRAINING_LOCK_TIMEOUT", default=300)
+# Per-tenant training lock expiry (s); a live run's heartbeat (every M6REC_TRAINING_HEARTBEAT_S
+# seconds) extends it and stamps the run. A run whose heartbeat is older than the lock timeout,
+# lock expired, is re-queued by the sweep (m6rec.training.services.recovery): a lost attempt is
+# detected within lock timeout + sweep interval (60 + 15 s).
+M6REC_TRAINING_LOCK_TIMEOUT = env.int("M6REC_TRAINING_LOCK_TIMEOUT", default=60)
+M6REC_TRAINING_HEARTBEAT_S = env.float("M6REC_TRAINING_HEARTBEAT_S", default=10.0)
 M6REC_TRAINING_MAX_ATTEMPTS = env.int("M6REC_TRAINING_MAX_ATTEMPTS", default=2)
 # Engine TrainConfig overrides for every tenant (a tenant's config["training"] overrides these).
 M6REC_TRAIN_CONFIG = env.json("M6REC_TRAIN_CONFIG", default={})
@@ -193,9 +203,15 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": env.float("M6REC_TRAINING_DISPATCH_INTERVAL", default=5.0),
         "options": {"expires": env.float("M6REC_TRAINING_DISPATCH_INTERVAL", default=5.0)},
     },
+    "m6rec-online-flush-impressions": {
+        "task": "m6rec.online.tasks.flush_impressions",
+        "schedule": M6REC_IMPRESSIONS_DB_FLUSH_S,
+        "options": {"expires": M6REC_IMPRESSIONS_DB_FLUSH_S},
+    },
     "m6rec-training-sweep-stuck": {
         "task": "m6rec.training.tasks.sweep_stuck_runs",
-        "schedule": 120.0,
+        "schedule": env.float("M6REC_TRAINING_SWEEP_INTERVAL", default=15.0),
+        "options": {"expires": env.float("M6REC_TRAINING_SWEEP_INTERVAL", default=15.0)},
     },
 }
 

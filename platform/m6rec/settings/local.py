@@ -14,3 +14,4 @@ CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"
 CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_BROKER_URL = "memory://"
+M6REC_IMPRESSIONS_REDIS_URL = env("M6REC_IMPRESSIONS_REDIS_URL", default="")  # no Redis here

@@ -56,6 +56,7 @@ def test_interactions_create_unknown_refs_and_replay_changes_nothing(api, tenant
     first = post(api, INTERACTIONS, batch).json()
     assert first == {
         "received": 3,
+        "attributed": 0,
         "created": 3,
         "duplicate": 0,
         "users_created": 2,
@@ -65,6 +66,7 @@ def test_interactions_create_unknown_refs_and_replay_changes_nothing(api, tenant
     replay = post(api, INTERACTIONS, batch).json()
     assert replay == {
         "received": 3,
+        "attributed": 0,
         "created": 0,
         "duplicate": 3,
         "users_created": 0,

@@ -101,8 +101,11 @@ class TenantFactory:
         _, token = api_key_create(tenant=tenant, name="serving-tests", scopes=list(scopes))
         return token
 
-    def version(self, tenant, *, promote: bool = True, tamper: bool = False):
-        """Register (and by default promote) a copy of the session bundle as a new version."""
+    def version(
+        self, tenant, *, promote: bool = True, tamper: bool = False, bundle: Path | None = None
+    ):
+        """Register (and by default promote) a copy of the session bundle (or ``bundle``) as a
+        new version."""
         from m6rec.registry.selectors import version_get
         from m6rec.registry.services import version_create, version_next_number, version_promote
         from m6rec.registry.storage import bundle_publish, bundle_staging_dir, manifest_sha256
@@ -110,7 +113,7 @@ class TenantFactory:
         number = version_next_number(tenant=tenant)
         staging = bundle_staging_dir(tenant_slug=tenant.slug, label=f"v{number}")
         staging.rmdir()
-        shutil.copytree(self.bundle, staging)
+        shutil.copytree(bundle or self.bundle, staging)
         sha = manifest_sha256(staging)
         if tamper:  # change an array after the manifest recorded its checksum
             target = staging / "item_factors.npy"

@@ -46,7 +46,14 @@ def test_user_recommendations_come_from_the_active_model(client_a):
     r = client_a.get(USERS_URL.format("u0"), {"k": 10})
     assert r.status_code == 200, r.content
     body = r.json()
-    assert set(body) == {"items", "model_version", "strategy", "request_id"}
+    assert set(body) == {
+        "items",
+        "model_version",
+        "strategy",
+        "recommendation_id",
+        "experiment",
+        "request_id",
+    }
     assert body["strategy"] == "model"
     assert body["model_version"] == 1
     assert len(body["items"]) == 10
