@@ -4,15 +4,17 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.m6rec-installed
 
-.PHONY: install demo test lint lock bench-engine clean
+.PHONY: install demo test lint lock sdk bench-engine clean
 
-$(STAMP): pyproject.toml examples/m6rec-domain-books/pyproject.toml
+$(STAMP): pyproject.toml examples/m6rec-domain-books/pyproject.toml clients/python/pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --upgrade --quiet pip
 	# Development/CI: every role at once (web serving + the [train] stack + dev tools).
 	$(PY) -m pip install --progress-bar on -e ".[dev,train]"
 	# The example third-party domain plugin: the tests prove it registers through its entry point.
 	$(PY) -m pip install --progress-bar on -e examples/m6rec-domain-books
+	# The Python SDK (its tests drive a live server through it).
+	$(PY) -m pip install --progress-bar on -e clients/python
 	@touch $(STAMP)
 
 install: $(STAMP)
@@ -39,6 +41,11 @@ lock: $(STAMP)
 	@mkdir -p requirements
 	$(PIP_COMPILE) --output-file requirements/web.txt pyproject.toml
 	$(PIP_COMPILE) --extra train --output-file requirements/worker.txt pyproject.toml
+
+## Regenerate the SDKs from the API's OpenAPI schema: clients/openapi.json, the Python client
+## (openapi-python-client, pinned, in var/sdk-tools) and the TypeScript types (openapi-typescript).
+sdk: $(STAMP)
+	$(PY) clients/sdkgen.py
 
 clean:
 	rm -rf $(VENV) var build *.egg-info .pytest_cache .ruff_cache

@@ -1,0 +1,254 @@
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from ... import errors
+from ...client import AuthenticatedClient, Client
+from ...models.error import Error
+from ...models.recommendations_output import RecommendationsOutput
+from ...types import UNSET, Response, Unset
+
+
+def _get_kwargs(
+    user_id: str,
+    *,
+    category: str | Unset = UNSET,
+    exclude: str | Unset = UNSET,
+    exclude_seen: bool | Unset = UNSET,
+    k: int | Unset = 10,
+) -> dict[str, Any]:
+
+    params: dict[str, Any] = {}
+
+    params["category"] = category
+
+    params["exclude"] = exclude
+
+    params["exclude_seen"] = exclude_seen
+
+    params["k"] = k
+
+    params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
+
+    _kwargs: dict[str, Any] = {
+        "method": "get",
+        "url": "/api/v1/users/{user_id}/recommendations".format(
+            user_id=quote(str(user_id), safe=""),
+        ),
+        "params": params,
+    }
+
+    return _kwargs
+
+
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Error | RecommendationsOutput | None:
+    if response.status_code == 200:
+        response_200 = RecommendationsOutput.from_dict(response.json())
+
+        return response_200
+
+    if response.status_code == 400:
+        response_400 = Error.from_dict(response.json())
+
+        return response_400
+
+    if response.status_code == 401:
+        response_401 = Error.from_dict(response.json())
+
+        return response_401
+
+    if response.status_code == 403:
+        response_403 = Error.from_dict(response.json())
+
+        return response_403
+
+    if response.status_code == 429:
+        response_429 = Error.from_dict(response.json())
+
+        return response_429
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[Error | RecommendationsOutput]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    user_id: str,
+    *,
+    client: AuthenticatedClient,
+    category: str | Unset = UNSET,
+    exclude: str | Unset = UNSET,
+    exclude_seen: bool | Unset = UNSET,
+    k: int | Unset = 10,
+) -> Response[Error | RecommendationsOutput]:
+    """Top-K recommendations for an end user
+
+     Folds in the user's stored interactions, so behaviour ingested after training counts at once.
+    Unknown users (or users without usable history) get popularity, labelled "popularity".
+
+    Args:
+        user_id (str):
+        category (str | Unset):
+        exclude (str | Unset):
+        exclude_seen (bool | Unset):
+        k (int | Unset):  Default: 10.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[Error | RecommendationsOutput]
+    """
+
+    kwargs = _get_kwargs(
+        user_id=user_id,
+        category=category,
+        exclude=exclude,
+        exclude_seen=exclude_seen,
+        k=k,
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+
+def sync(
+    user_id: str,
+    *,
+    client: AuthenticatedClient,
+    category: str | Unset = UNSET,
+    exclude: str | Unset = UNSET,
+    exclude_seen: bool | Unset = UNSET,
+    k: int | Unset = 10,
+) -> Error | RecommendationsOutput | None:
+    """Top-K recommendations for an end user
+
+     Folds in the user's stored interactions, so behaviour ingested after training counts at once.
+    Unknown users (or users without usable history) get popularity, labelled "popularity".
+
+    Args:
+        user_id (str):
+        category (str | Unset):
+        exclude (str | Unset):
+        exclude_seen (bool | Unset):
+        k (int | Unset):  Default: 10.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Error | RecommendationsOutput
+    """
+
+    return sync_detailed(
+        user_id=user_id,
+        client=client,
+        category=category,
+        exclude=exclude,
+        exclude_seen=exclude_seen,
+        k=k,
+    ).parsed
+
+
+async def asyncio_detailed(
+    user_id: str,
+    *,
+    client: AuthenticatedClient,
+    category: str | Unset = UNSET,
+    exclude: str | Unset = UNSET,
+    exclude_seen: bool | Unset = UNSET,
+    k: int | Unset = 10,
+) -> Response[Error | RecommendationsOutput]:
+    """Top-K recommendations for an end user
+
+     Folds in the user's stored interactions, so behaviour ingested after training counts at once.
+    Unknown users (or users without usable history) get popularity, labelled "popularity".
+
+    Args:
+        user_id (str):
+        category (str | Unset):
+        exclude (str | Unset):
+        exclude_seen (bool | Unset):
+        k (int | Unset):  Default: 10.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[Error | RecommendationsOutput]
+    """
+
+    kwargs = _get_kwargs(
+        user_id=user_id,
+        category=category,
+        exclude=exclude,
+        exclude_seen=exclude_seen,
+        k=k,
+    )
+
+    response = await client.get_async_httpx_client().request(**kwargs)
+
+    return _build_response(client=client, response=response)
+
+
+async def asyncio(
+    user_id: str,
+    *,
+    client: AuthenticatedClient,
+    category: str | Unset = UNSET,
+    exclude: str | Unset = UNSET,
+    exclude_seen: bool | Unset = UNSET,
+    k: int | Unset = 10,
+) -> Error | RecommendationsOutput | None:
+    """Top-K recommendations for an end user
+
+     Folds in the user's stored interactions, so behaviour ingested after training counts at once.
+    Unknown users (or users without usable history) get popularity, labelled "popularity".
+
+    Args:
+        user_id (str):
+        category (str | Unset):
+        exclude (str | Unset):
+        exclude_seen (bool | Unset):
+        k (int | Unset):  Default: 10.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Error | RecommendationsOutput
+    """
+
+    return (
+        await asyncio_detailed(
+            user_id=user_id,
+            client=client,
+            category=category,
+            exclude=exclude,
+            exclude_seen=exclude_seen,
+            k=k,
+        )
+    ).parsed

@@ -1,0 +1,11 @@
+from enum import StrEnum
+
+
+class VersionOutputStatusEnum(StrEnum):
+    ACTIVE = "active"
+    CANDIDATE = "candidate"
+    FAILED = "failed"
+    RETIRED = "retired"
+
+    def __str__(self) -> str:
+        return str(self.value)
