@@ -8,6 +8,7 @@ django-storages: add ``"bundles": {"BACKEND": "storages.backends.s3.S3Storage", 
 by file (``manifest.json`` last) and fetched into ``M6REC_BUNDLE_CACHE_DIR`` on first use.
 
 * :func:`bundle_staging_dir` — a fresh local directory for the engine to write into;
+* :func:`bundle_staging_dirs` — the staging directories present (for garbage collection);
 * :func:`bundle_publish` — move a finished bundle into place atomically, returns the URI;
 * :func:`bundle_local_path` — a local directory holding the bundle (for ``Recommender.load``);
 * :func:`bundle_discard` — remove a bundle (used when registration fails).
@@ -61,6 +62,15 @@ def bundle_staging_dir(*, tenant_slug: str, label: str = "") -> Path:
     staging.mkdir(parents=True, exist_ok=True)
     prefix = f"{tenant_slug}-{label}-" if label else f"{tenant_slug}-"
     return Path(tempfile.mkdtemp(prefix=prefix, dir=staging))
+
+
+def bundle_staging_dirs() -> list[Path]:
+    """The staging directories on this host (finished or abandoned attempts leave them)."""
+    staging = _local_root() / ".staging"
+    try:
+        return sorted(p for p in staging.iterdir() if p.is_dir())
+    except FileNotFoundError:
+        return []
 
 
 def manifest_sha256(bundle_dir: Path) -> str:

@@ -3,14 +3,16 @@
 Redis (``SET NX PX`` through redis-py's ``Lock``: atomic acquire, owner-checked extend and
 release) when ``REDIS_URL`` is set and the default cache is Redis; the Django cache otherwise
 (local-memory cache in the single-process quick start). A worker that dies stops extending the
-lock, so it expires after ``M6REC_TRAINING_LOCK_TIMEOUT`` seconds and the stuck run can be
-swept (see :func:`m6rec.training.services.training_run_sweep_stuck`).
+lock, so it expires after ``M6REC_TRAINING_LOCK_TIMEOUT`` seconds (60) and the lost run can be
+re-queued (see :func:`m6rec.training.services.training_run_sweep_stuck`). A live run extends
+it, and stamps the run's ``heartbeat_at``, every ``M6REC_TRAINING_HEARTBEAT_S`` seconds (10).
 """
 
 from __future__ import annotations
 
 import contextlib
 import threading
+import time
 import uuid
 
 from django.conf import settings
@@ -19,7 +21,14 @@ from django.db import connection
 
 
 def lock_timeout() -> int:
-    return int(getattr(settings, "M6REC_TRAINING_LOCK_TIMEOUT", 300))
+    return int(getattr(settings, "M6REC_TRAINING_LOCK_TIMEOUT", 60))
+
+
+def heartbeat_interval() -> float:
+    """Seconds between heartbeats: ``M6REC_TRAINING_HEARTBEAT_S``, at most a third of the lock
+    timeout (so two missed beats never lose the lock)."""
+    interval = float(getattr(settings, "M6REC_TRAINING_HEARTBEAT_S", 10.0))
+    return max(0.5, min(interval, lock_timeout() / 3))
 
 
 def lock_key(tenant_id: int) -> str:
@@ -66,15 +75,20 @@ class TenantTrainingLock:
             self.held = bool(cache.add(self.key, self.token, self.timeout))
         return self.held
 
-    def extend(self) -> bool:
-        """Reset the expiry to the full timeout; ``False`` when the lock was lost."""
+    def extend(self) -> bool | None:
+        """Reset the expiry to the full timeout: ``True``; ``False`` when the lock was lost
+        (expired or taken); ``None`` when Redis could not be asked (an outage)."""
         if not self.held:
             return False
         if self._lock is not None:
+            from redis.exceptions import LockError
+
             try:
                 return bool(self._lock.reacquire())
-            except Exception:  # noqa: BLE001 - LockNotOwnedError, connection errors
+            except LockError:  # LockNotOwnedError: expired, or another owner
                 return False
+            except Exception:  # noqa: BLE001 - connection errors: unknown, not lost
+                return None
         if cache.get(self.key) != self.token:
             return False
         return bool(cache.touch(self.key, self.timeout))
@@ -102,23 +116,33 @@ def lock_is_held(tenant_id: int) -> bool:
 
 class Heartbeat:
     """Background thread that extends the lock and calls ``beat()`` every ``interval`` seconds
-    while a long engine stage runs without reporting progress."""
+    while a long engine stage runs without reporting progress. ``lost`` turns true when the
+    lock is known lost, or could not be extended for longer than its timeout (a Redis outage
+    shorter than that does not abort the run)."""
 
     def __init__(self, lock: TenantTrainingLock, beat, *, interval: float | None = None) -> None:
         self.lock = lock
         self.beat = beat
-        self.interval = interval or max(1.0, lock.timeout / 3)
+        self.interval = interval or min(heartbeat_interval(), max(0.5, lock.timeout / 3))
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="training-heartbeat", daemon=True)
         self.lost = False
+        self._extended_at = time.monotonic()
+
+    def tick(self, now: float) -> None:
+        """One heartbeat at monotonic time ``now``: extend the lock, then ``beat()``."""
+        extended = self.lock.extend()
+        if extended:
+            self._extended_at = now
+        elif extended is False or now - self._extended_at > self.lock.timeout:
+            self.lost = True
+        with contextlib.suppress(Exception):  # a missed heartbeat is not fatal
+            self.beat()
 
     def _run(self) -> None:
         try:
             while not self._stop.wait(self.interval):
-                if not self.lock.extend():
-                    self.lost = True
-                with contextlib.suppress(Exception):  # a missed heartbeat is not fatal
-                    self.beat()
+                self.tick(time.monotonic())
         finally:
             connection.close()  # this thread's own database connection
 

@@ -252,13 +252,14 @@ def test_worker_lost_run_is_restarted_then_failed(tenant, ingest, fake_engine):
     assert run2.status == "failed" and "worker lost mid-run" in run2.error_message
 
 
-def test_sweep_fails_stuck_runs_only_when_lock_expired(tenant, other_tenant, settings):
+def test_sweep_handles_stuck_runs_only_when_lock_expired(tenant, other_tenant, settings):
+    """Out of attempts: failed (re-queueing is tested in test_recovery.py)."""
     settings.M6REC_TRAINING_LOCK_TIMEOUT = 60
     old = timezone.now() - timedelta(minutes=5)
     stuck = create(tenant)
     alive = create(other_tenant)
     TrainingRun.objects.filter(pk__in=[stuck.pk, alive.pk]).update(
-        status="running", heartbeat_at=old, started_at=old
+        status="running", heartbeat_at=old, started_at=old, attempts=2
     )
     lock = TenantTrainingLock(other_tenant.pk)
     assert lock.acquire()  # other tenant's worker is alive (holds the lock)

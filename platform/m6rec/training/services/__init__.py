@@ -13,7 +13,8 @@ One run per tenant at a time: a partial unique index on ``(tenant) WHERE status 
 ('queued', 'running')`` rejects a second request, and a per-tenant Redis lock with expiry
 (extended by a heartbeat thread) guards execution. A worker killed mid-run stops the
 heartbeat; once the lock has expired :func:`training_run_sweep_stuck` (beat task and worker
-start-up) fails the run, or a redelivered task restarts it (up to ``M6REC_TRAINING_MAX_ATTEMPTS``).
+start-up) re-queues the run within a bound (see :mod:`~m6rec.training.services.recovery`), or a
+redelivered task restarts it (up to ``M6REC_TRAINING_MAX_ATTEMPTS``, then the run fails).
 No version is ever half-registered: the bundle is published and the version row written in the
 same transaction (the bundle is deleted again when that transaction fails).
 """

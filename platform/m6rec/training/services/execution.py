@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import shutil
 import socket
@@ -46,10 +47,19 @@ STAGE_SPANS: dict[str, tuple[float, float]] = {
 class ProgressReporter:
     """``progress(stage, fraction)`` callback that writes ``stage``/``progress`` to the run at
     most every ``M6REC_PROGRESS_INTERVAL`` seconds (and on every stage change). Raises
-    :class:`RunCancelled` once the run is no longer ``running`` (cancelled elsewhere)."""
+    :class:`RunCancelled` once the run is no longer ``running`` this ``attempt`` (cancelled, or
+    re-queued by the sweep after this attempt was taken for lost)."""
 
-    def __init__(self, run_id: int, *, interval: float | None = None, listener=None) -> None:
+    def __init__(
+        self,
+        run_id: int,
+        *,
+        interval: float | None = None,
+        listener=None,
+        attempt: int | None = None,
+    ) -> None:
         self.run_id = run_id
+        self.attempt = attempt
         self.listener = listener
         self.interval = _setting("M6REC_PROGRESS_INTERVAL", 1.0) if interval is None else interval
         self.stage = ""
@@ -74,19 +84,21 @@ class ProgressReporter:
             self._written = now
             self.write()
 
+    def _ours(self):
+        """This run while it is running this attempt (a fence against a stale attempt)."""
+        return _running(self.run_id, self.attempt)
+
     def write(self) -> None:
-        updated = TrainingRun.objects.filter(pk=self.run_id, status=Status.RUNNING).update(
+        updated = self._ours().update(
             stage=self.stage[:64],
             progress=round(self.percent, 1),
             heartbeat_at=timezone.now(),
         )
         if not updated:
-            raise RunCancelled("the run was cancelled")
+            raise RunCancelled("the run was cancelled (or re-queued: this attempt was lost)")
 
     def heartbeat(self) -> None:
-        TrainingRun.objects.filter(pk=self.run_id, status=Status.RUNNING).update(
-            heartbeat_at=timezone.now()
-        )
+        self._ours().update(heartbeat_at=timezone.now())
 
     def timings(self) -> dict[str, float]:
         marks = sorted(self.stage_started.items(), key=lambda kv: kv[1])
@@ -105,6 +117,11 @@ class Outcome(StrEnum):
 
 def _max_attempts() -> int:
     return int(_setting("M6REC_TRAINING_MAX_ATTEMPTS", 2))
+
+
+def _running(run_id: int, attempt: int | None = None):
+    runs = TrainingRun.objects.filter(pk=run_id, status=Status.RUNNING)
+    return runs if attempt is None else runs.filter(attempts=attempt)
 
 
 def training_run_execute(
@@ -154,7 +171,9 @@ def training_run_execute(
         lock.release()
 
 
-def _finish_failed(run_id: int, message: str, *, timings: dict | None = None) -> None:
+def _finish_failed(
+    run_id: int, message: str, *, timings: dict | None = None, attempt: int | None = None
+) -> None:
     fields: dict[str, Any] = {
         "status": Status.FAILED,
         "finished_at": timezone.now(),
@@ -162,7 +181,7 @@ def _finish_failed(run_id: int, message: str, *, timings: dict | None = None) ->
     }
     if timings is not None:
         fields["timings"] = timings
-    TrainingRun.objects.filter(pk=run_id, status=Status.RUNNING).update(**fields)
+    _running(run_id, attempt).update(**fields)
 
 
 def _observe(seconds: float, outcome: str, queue: str | None) -> None:
@@ -205,9 +224,11 @@ def _execute_claimed(
 ) -> None:
     from engine.pipeline import train_bundle
     from m6rec.training.dataset import load_tenant_dataset
+    from m6rec.training.services.recovery import staging_label, training_staging_gc
 
     tenant = run.tenant
-    reporter = ProgressReporter(run.pk, listener=on_progress)
+    attempt = run.attempts
+    reporter = ProgressReporter(run.pk, listener=on_progress, attempt=attempt)
     started = time.monotonic()
     staging: Path | None = None
     published_uri: str | None = None
@@ -228,7 +249,11 @@ def _execute_claimed(
                 data_counts=dataset.counts, interactions_seen=dataset.interactions_total
             )
             queue = _queue_name(dataset.interactions_total)
-            staging = storage.bundle_staging_dir(tenant_slug=tenant.slug, label=f"run{run.pk}")
+            with contextlib.suppress(Exception):  # earlier, lost attempts' leftovers
+                training_staging_gc()
+            staging = storage.bundle_staging_dir(
+                tenant_slug=tenant.slug, label=staging_label(run_id=run.pk, attempt=attempt)
+            )
             bundle_dir = staging / "bundle"
             manifest = train_bundle(
                 dataset.data,
@@ -243,8 +268,8 @@ def _execute_claimed(
         with transaction.atomic():
             type(tenant).objects.select_for_update().get(pk=tenant.pk)
             current = TrainingRun.objects.select_for_update().get(pk=run.pk)
-            if current.status != Status.RUNNING:
-                raise RunCancelled("the run was cancelled before registration")
+            if current.status != Status.RUNNING or current.attempts != attempt:
+                raise RunCancelled("the run was cancelled (or re-queued) before registration")
             number = registry_services.version_next_number(tenant=tenant)
             manifest_sha = storage.manifest_sha256(bundle_dir)
             published_uri = storage.bundle_publish(
@@ -307,7 +332,7 @@ def _execute_claimed(
             message = f"{type(exc).__name__}: {exc}"
         else:
             message = f"interrupted ({type(exc).__name__}): the worker shut down mid-run"
-        _finish_failed(run.pk, message, timings=timings)
+        _finish_failed(run.pk, message, timings=timings, attempt=attempt)
         _observe(time.monotonic() - started, "failed", queue)
         logger.warning("run %s failed: %s", run.pk, message, exc_info=isinstance(exc, Exception))
         if not isinstance(exc, Exception):

@@ -9,7 +9,6 @@ from typing import Any
 from django.utils import timezone
 
 from m6rec.training.errors import TrainingConflictError
-from m6rec.training.locks import lock_is_held, lock_timeout
 from m6rec.training.models import TrainingRun
 from m6rec.training.services import runs
 from m6rec.training.services.runs import _setting
@@ -22,33 +21,23 @@ Trigger = TrainingRun.Trigger
 
 # ---------------------------------------------------------------------- sweep / schedule
 def training_run_sweep_stuck(*, now=None) -> list[int]:
-    """Fail runs left ``running`` by a dead worker; re-send runs that stayed ``queued``.
+    """Beat (every ``M6REC_TRAINING_SWEEP_INTERVAL`` s) and worker start-up: re-queue or fail
+    runs whose attempt was lost, collect their staging directories, re-send queued runs.
 
-    A running run is stuck when its heartbeat is older than the lock timeout and nobody holds
-    the tenant's lock. Runs still to dispatch (broker outage) are sent; a queued run is
-    re-dispatched when it was sent more than ``M6REC_TRAINING_REDISPATCH_AFTER`` seconds ago
-    (duplicates are no-ops). Returns the ids of the runs it failed.
+    Lost attempts: :func:`m6rec.training.services.recovery.training_run_recover_lost` (bound:
+    lock timeout + sweep interval after the last heartbeat). Runs still to dispatch (broker
+    outage) are sent; a queued run is re-dispatched when it was sent more than
+    ``M6REC_TRAINING_REDISPATCH_AFTER`` seconds ago (duplicates are no-ops). Returns the ids of
+    the runs it re-queued or failed.
     """
+    from m6rec.training.services.recovery import training_run_recover_lost, training_staging_gc
+
     now = now or timezone.now()
-    stale = now - timedelta(seconds=lock_timeout())
-    failed: list[int] = []
-    running = TrainingRun.objects.filter(status=Status.RUNNING, heartbeat_at__lt=stale)
-    for run in running.only("pk", "tenant_id", "heartbeat_at"):
-        if lock_is_held(run.tenant_id):
-            continue
-        updated = TrainingRun.objects.filter(
-            pk=run.pk, status=Status.RUNNING, heartbeat_at=run.heartbeat_at
-        ).update(
-            status=Status.FAILED,
-            finished_at=now,
-            error_message=(
-                f"worker lost: no heartbeat since {run.heartbeat_at:%Y-%m-%d %H:%M:%S} UTC "
-                "and the tenant lock expired (worker killed?); start a new run"
-            ),
-        )
-        if updated:
-            failed.append(run.pk)
-            logger.warning("run %s failed by the sweep (worker lost)", run.pk)
+    handled = training_run_recover_lost(now=now)
+    try:
+        training_staging_gc()
+    except Exception:  # noqa: BLE001 - a full or read-only disk must not stop the sweep
+        logger.exception("garbage collection of staging directories failed")
     runs.training_run_dispatch_pending(now=now)
     redispatch_after = timedelta(seconds=_setting("M6REC_TRAINING_REDISPATCH_AFTER", 900))
     queued = TrainingRun.objects.filter(
@@ -57,7 +46,7 @@ def training_run_sweep_stuck(*, now=None) -> list[int]:
     for run_id, dispatched_at in queued.values_list("pk", "dispatched_at"):
         if dispatched_at is None or dispatched_at < now - redispatch_after:
             runs.training_run_dispatch(run_id=run_id)
-    return failed
+    return handled
 
 
 def _positive_number(value: Any) -> float | None:
