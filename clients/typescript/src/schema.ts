@@ -89,6 +89,90 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/models/experiments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List experiments
+         * @description The tenant's experiments, newest first, as cursor pages.
+         */
+        get: operations["experiments_list"];
+        put?: never;
+        /**
+         * Start an A/B experiment
+         * @description Tests candidate versions against the active version (arm 0, the control) with the given traffic shares. Users are assigned by a stable hash of tenant, experiment and user id; responses name the experiment and arm. While it runs, new versions are not promoted automatically. Audited.
+         */
+        post: operations["experiments_start"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/models/experiments/{experiment_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * An experiment and its results
+         * @description Each arm's counts and rates, its difference from the control with a confidence interval and p-value, and the decision: `collecting` until every live arm reaches the fixed horizon (`min_impressions_per_arm`), then `winner` or `no_difference` (two-proportion z-test, Bonferroni over the candidates).
+         */
+        get: operations["experiments_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/models/experiments/{experiment_id}/promote-winner": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Stop an experiment and promote its winner
+         * @description Only when the results name a winner (after the horizon). Audited as an experiment stop and a promotion.
+         */
+        post: operations["experiments_promote_winner"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/models/experiments/{experiment_id}/stop": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Stop an experiment
+         * @description Freezes its results; every user is served by the active version again. Audited.
+         */
+        post: operations["experiments_stop"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/models/rollback": {
         parameters: {
             query?: never;
@@ -221,6 +305,26 @@ export interface paths {
          * @description One version with its metrics, hyperparameters and data counts.
          */
         get: operations["models_versions_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/models/versions/{number}/online-metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Online metrics of a model version
+         * @description Impressions, clicks and conversions attributed to this version through `recommendation_id`, with click-through and conversion rates (Wilson 95% intervals), in total and per UTC day of the recommendation, for the last `days` days.
+         */
+        get: operations["models_version_online_metrics"];
         put?: never;
         post?: never;
         delete?: never;
@@ -409,6 +513,91 @@ export interface components {
             /** @description 409 `training_in_progress`: that run's status. */
             status?: string;
         };
+        EvidenceOutput: {
+            item_id: string;
+            /**
+             * Format: double
+             * @description Share of the item's positive evidence from this item (0..1).
+             */
+            weight?: number;
+        };
+        ExperimentArmOutput: {
+            /** @description The running experiment. */
+            id: number;
+            /** @description The arm that served this response (0 = control). */
+            arm: number;
+        };
+        ExperimentDetailOutput: {
+            readonly id: number;
+            readonly name: string;
+            readonly status: components["schemas"]["Status212Enum"];
+            /** @description Arm 0 is the control: {version, share, ended}. */
+            arms: unknown;
+            /** @description The rate the decision rule compares: 'conversion' or 'ctr'. */
+            readonly metric: string;
+            /** @description Fixed horizon: no decision before every live arm has this many. */
+            readonly min_impressions_per_arm: number;
+            /** Format: double */
+            readonly confidence: number;
+            readonly created_by: string;
+            /** Format: date-time */
+            readonly created_at: string;
+            /** Format: date-time */
+            readonly stopped_at: string | null;
+            readonly stop_reason: string;
+            readonly results: components["schemas"]["ResultsOutput"];
+        };
+        ExperimentOutput: {
+            readonly id: number;
+            readonly name: string;
+            readonly status: components["schemas"]["Status212Enum"];
+            /** @description Arm 0 is the control: {version, share, ended}. */
+            arms: unknown;
+            /** @description The rate the decision rule compares: 'conversion' or 'ctr'. */
+            readonly metric: string;
+            /** @description Fixed horizon: no decision before every live arm has this many. */
+            readonly min_impressions_per_arm: number;
+            /** Format: double */
+            readonly confidence: number;
+            readonly created_by: string;
+            /** Format: date-time */
+            readonly created_at: string;
+            /** Format: date-time */
+            readonly stopped_at: string | null;
+            readonly stop_reason: string;
+        };
+        ExperimentStartInput: {
+            name: string;
+            /** @description Candidate version numbers tested against the active version (the control). */
+            candidates: number[];
+            /** @description Traffic share per arm, control first, summing to 1 (default: equal). */
+            shares?: number[];
+            /** @default conversion */
+            metric: components["schemas"]["MetricEnum"];
+            /**
+             * @description The fixed horizon: no decision before every live arm has this many.
+             * @default 1000
+             */
+            min_impressions_per_arm: number;
+            /**
+             * Format: double
+             * @default 0.95
+             */
+            confidence: number;
+        };
+        ExplanationOutput: {
+            /**
+             * @description item_item / mf: the user's items in `because` led to it; similar: the item asked about; popularity: no personal evidence, the item is popular; model: the model ranked it with no single item standing out.
+             *
+             *     * `item_item` - item_item
+             *     * `mf` - mf
+             *     * `model` - model
+             *     * `similar` - similar
+             *     * `popularity` - popularity
+             */
+            kind: components["schemas"]["KindEnum"];
+            because: components["schemas"]["EvidenceOutput"][];
+        };
         /** @description One problem of a rejected request (400). */
         FieldError: {
             /** @description Index of the row in the submitted batch (0-based); null or absent for problems of the request as a whole. */
@@ -418,6 +607,11 @@ export interface components {
             /** @description What is wrong, in English. */
             message: string;
         };
+        /**
+         * @description * `properties` - properties
+         * @enum {string}
+         */
+        IncludeEnum: "properties";
         InteractionRow: {
             user_id: string;
             item_id: string;
@@ -435,6 +629,8 @@ export interface components {
             timestamp?: string | number;
             /** @description Idempotency key (an id; '/' allowed). */
             event_id?: string | null;
+            /** @description The `recommendation_id` of the response that showed this item: attributes the interaction to the model version, experiment arm and position that served it. An id that does not attribute this row (not issued to this tenant, another user, item not in that response, outside the attribution window) rejects the batch. */
+            recommendation_id?: string;
         };
         /** @description Ingest 1..10,000 interactions; any invalid row rejects the whole batch. */
         InteractionsIngestInput: {
@@ -446,6 +642,8 @@ export interface components {
             created: number;
             /** @description Rows whose event_id was already stored. */
             duplicate: number;
+            /** @description Interactions written with an attribution (a valid recommendation_id). */
+            attributed: number;
             users_created: number;
             items_created: number;
         };
@@ -471,6 +669,42 @@ export interface components {
         /** @description Upsert 1..10,000 items by ``item_id``; any invalid row rejects the whole batch. */
         ItemsUpsertInput: {
             items: components["schemas"]["ItemRow"][];
+        };
+        /**
+         * @description * `item_item` - item_item
+         *     * `mf` - mf
+         *     * `model` - model
+         *     * `similar` - similar
+         *     * `popularity` - popularity
+         * @enum {string}
+         */
+        KindEnum: "item_item" | "mf" | "model" | "similar" | "popularity";
+        /**
+         * @description * `conversion` - conversion
+         *     * `ctr` - ctr
+         * @enum {string}
+         */
+        MetricEnum: "conversion" | "ctr";
+        OnlineMetricsOutput: {
+            version: number;
+            goal_types: string[];
+            /** Format: date */
+            since: string;
+            totals: components["schemas"]["_Counts"];
+            days: components["schemas"]["_Day"][];
+        };
+        PaginatedExperiments: {
+            /**
+             * Format: uri
+             * @description The next page's URL; null on the last page.
+             */
+            next: string | null;
+            /**
+             * Format: uri
+             * @description The previous page's URL; null on the first page.
+             */
+            previous: string | null;
+            results: components["schemas"]["ExperimentOutput"][];
         };
         PaginatedItems: {
             /**
@@ -530,6 +764,9 @@ export interface components {
             items: components["schemas"]["RecommendedItemOutput"][];
             model_version: number | null;
             strategy: components["schemas"]["StrategyEnum"];
+            /** @description Send it with the interactions this response leads to (`POST interactions`, field `recommendation_id`) to attribute them to the version, arm and position. */
+            recommendation_id: string;
+            experiment: components["schemas"]["ExperimentArmOutput"] | null;
             request_id: string;
         };
         RecommendedItemOutput: {
@@ -538,6 +775,23 @@ export interface components {
             score: number;
             /** @description Present when a rule explains it. */
             reason?: string;
+            /** @description The item's stored properties (with `include=properties`). */
+            properties?: {
+                [key: string]: unknown;
+            };
+            /** @description With `explain=true`. */
+            explanation?: components["schemas"]["ExplanationOutput"];
+        };
+        ResultsOutput: {
+            metric: string;
+            goal_types: string[];
+            /** Format: double */
+            confidence: number;
+            min_impressions_per_arm: number;
+            arms: components["schemas"]["_ArmResult"][];
+            decision: components["schemas"]["_Decision"];
+            /** Format: date-time */
+            computed_at: string;
         };
         RunOutput: {
             readonly id: number;
@@ -589,6 +843,22 @@ export interface components {
             category: string;
             /** @description Item ids to leave out (the recent items are always left out). */
             exclude?: string[];
+            /** @description A stable id of the session: places it in a running experiment's arm. */
+            session_id?: string;
+            /** @description Add why each item was chosen. */
+            explain?: boolean | null;
+            /** @description Extras per item: `properties` (the item's stored properties). */
+            include?: components["schemas"]["IncludeEnum"][];
+        };
+        /**
+         * @description * `running` - Running
+         *     * `stopped` - Stopped
+         * @enum {string}
+         */
+        Status212Enum: "running" | "stopped";
+        StopInput: {
+            /** @default  */
+            reason: string;
         };
         /**
          * @description * `model` - model
@@ -662,6 +932,95 @@ export interface components {
          * @enum {string}
          */
         VersionOutputStatusEnum: "candidate" | "active" | "retired" | "failed";
+        _ArmResult: {
+            /** @description Items shown. */
+            impressions: number;
+            /** @description Recommendation responses. */
+            responses: number;
+            /** @description Shown items the user then interacted with. */
+            clicks: number;
+            /** @description Clicks that include a goal type. */
+            conversions: number;
+            ctr: components["schemas"]["_Rate"];
+            conversion_rate: components["schemas"]["_Rate"];
+            arm: number;
+            version: number;
+            /** Format: double */
+            share: number;
+            ended: string | null;
+            vs_control: components["schemas"]["_VsControl"] | null;
+        };
+        _Counts: {
+            /** @description Items shown. */
+            impressions: number;
+            /** @description Recommendation responses. */
+            responses: number;
+            /** @description Shown items the user then interacted with. */
+            clicks: number;
+            /** @description Clicks that include a goal type. */
+            conversions: number;
+            ctr: components["schemas"]["_Rate"];
+            conversion_rate: components["schemas"]["_Rate"];
+        };
+        _Day: {
+            /** @description Items shown. */
+            impressions: number;
+            /** @description Recommendation responses. */
+            responses: number;
+            /** @description Shown items the user then interacted with. */
+            clicks: number;
+            /** @description Clicks that include a goal type. */
+            conversions: number;
+            ctr: components["schemas"]["_Rate"];
+            conversion_rate: components["schemas"]["_Rate"];
+            /** Format: date */
+            day: string;
+        };
+        _Decision: {
+            status: components["schemas"]["_DecisionStatusEnum"];
+            winner_arm: number | null;
+            winner_version: number | null;
+            /** Format: double */
+            alpha_per_comparison: number;
+            explanation: string;
+        };
+        /**
+         * @description * `collecting` - collecting
+         *     * `winner` - winner
+         *     * `no_difference` - no_difference
+         * @enum {string}
+         */
+        _DecisionStatusEnum: "collecting" | "winner" | "no_difference";
+        _Rate: {
+            /** Format: double */
+            rate: number;
+            /**
+             * Format: double
+             * @description Wilson 95% interval, lower bound.
+             */
+            low: number;
+            /**
+             * Format: double
+             * @description Wilson 95% interval, upper bound.
+             */
+            high: number;
+        };
+        _VsControl: {
+            /**
+             * Format: double
+             * @description Arm rate − control rate.
+             */
+            difference: number;
+            /** Format: double */
+            low: number;
+            /** Format: double */
+            high: number;
+            /**
+             * Format: double
+             * @description Two-sided two-proportion z-test.
+             */
+            p_value: number;
+        };
     };
     responses: never;
     parameters: never;
@@ -1025,6 +1384,10 @@ export interface operations {
     similar_items: {
         parameters: {
             query?: {
+                /** @description Add `explanation` per item (default: the tenant's domain; health: true). */
+                explain?: boolean;
+                /** @description `properties`: add each item's stored properties (one call instead of k + 1). */
+                include?: "properties";
                 /** @description Number of items, 1..100 (default 10); any other value is a 400 on `k`. */
                 k?: number;
             };
@@ -1074,6 +1437,344 @@ export interface operations {
             };
             /** @description No such id for this tenant (another tenant's ids answer the same). */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limit of the API key exceeded: retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    experiments_list: {
+        parameters: {
+            query?: {
+                /** @description Opaque cursor: send it exactly as the `next` or `previous` link carries it; omit it for the first page. Any other value (empty included) is a 400 on `cursor`. */
+                cursor?: string;
+                /** @description Page size, 1..100 (default 20); any other value is a 400 on `limit`. */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of experiments. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaginatedExperiments"];
+                };
+            };
+            /** @description Invalid request: `details.errors` lists every problem by row and field; nothing was written. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, invalid or revoked API key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The API key lacks the scope named in `details.required_scope`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limit of the API key exceeded: retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    experiments_start: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ExperimentStartInput"];
+            };
+        };
+        responses: {
+            /** @description The experiment, running. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExperimentOutput"];
+                };
+            };
+            /** @description Invalid request: `details.errors` lists every problem by row and field; nothing was written. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, invalid or revoked API key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The API key lacks the scope named in `details.required_scope`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No active version, or an experiment is already running. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limit of the API key exceeded: retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    experiments_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The experiment's id. */
+                experiment_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The experiment. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExperimentDetailOutput"];
+                };
+            };
+            /** @description Missing, invalid or revoked API key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The API key lacks the scope named in `details.required_scope`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such id for this tenant (another tenant's ids answer the same). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limit of the API key exceeded: retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    experiments_promote_winner: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The experiment's id. */
+                experiment_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The stopped experiment. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExperimentDetailOutput"];
+                };
+            };
+            /** @description Missing, invalid or revoked API key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The API key lacks the scope named in `details.required_scope`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such id for this tenant (another tenant's ids answer the same). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not running, or no winner yet. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limit of the API key exceeded: retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    experiments_stop: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The experiment's id. */
+                experiment_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["StopInput"];
+            };
+        };
+        responses: {
+            /** @description The stopped experiment. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExperimentDetailOutput"];
+                };
+            };
+            /** @description Invalid request: `details.errors` lists every problem by row and field; nothing was written. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, invalid or revoked API key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The API key lacks the scope named in `details.required_scope`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such id for this tenant (another tenant's ids answer the same). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not running. */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1517,6 +2218,77 @@ export interface operations {
             };
         };
     };
+    models_version_online_metrics: {
+        parameters: {
+            query?: {
+                /** @description How many days back, today included (1..365, default 30). */
+                days?: number;
+            };
+            header?: never;
+            path: {
+                /** @description The version's number (1, 2, … per tenant). */
+                number: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The version's online metrics. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OnlineMetricsOutput"];
+                };
+            };
+            /** @description Invalid request: `details.errors` lists every problem by row and field; nothing was written. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, invalid or revoked API key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The API key lacks the scope named in `details.required_scope`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such id for this tenant (another tenant's ids answer the same). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limit of the API key exceeded: retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     models_versions_pin: {
         parameters: {
             query?: never;
@@ -1684,6 +2456,10 @@ export interface operations {
             query?: {
                 /** @description Item category filter */
                 category?: string;
+                /** @description Add `explanation` per item (default: the tenant's domain; health: true). */
+                explain?: boolean;
+                /** @description `properties`: add each item's stored properties (one call instead of k + 1). */
+                include?: "properties";
                 /** @description Number of items, 1..100 (default 10); any other value is a 400 on `k`. */
                 k?: number;
             };
@@ -2098,6 +2874,10 @@ export interface operations {
                 exclude?: string;
                 /** @description default true */
                 exclude_seen?: boolean;
+                /** @description Add `explanation` per item (default: the tenant's domain; health: true). */
+                explain?: boolean;
+                /** @description `properties`: add each item's stored properties (one call instead of k + 1). */
+                include?: "properties";
                 /** @description Number of items, 1..100 (default 10); any other value is a 400 on `k`. */
                 k?: number;
             };

@@ -23,6 +23,10 @@ class InteractionRow:
         timestamp (datetime.datetime | float | Unset): ISO 8601 (`2024-05-01T12:30:00Z`; without an offset: UTC) or
             seconds since the epoch (`1714566600`), 1970..2100; default: now. Example: 2024-05-01T12:30:00Z.
         event_id (None | str | Unset): Idempotency key (an id; '/' allowed).
+        recommendation_id (str | Unset): The `recommendation_id` of the response that showed this item: attributes the
+            interaction to the model version, experiment arm and position that served it. An id that does not attribute this
+            row (not issued to this tenant, another user, item not in that response, outside the attribution window) rejects
+            the batch.
     """
 
     user_id: str
@@ -31,6 +35,7 @@ class InteractionRow:
     value: float | Unset = 1.0
     timestamp: datetime.datetime | float | Unset = UNSET
     event_id: None | str | Unset = UNSET
+    recommendation_id: str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -56,6 +61,8 @@ class InteractionRow:
         else:
             event_id = self.event_id
 
+        recommendation_id = self.recommendation_id
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -72,6 +79,8 @@ class InteractionRow:
             field_dict["timestamp"] = timestamp
         if event_id is not UNSET:
             field_dict["event_id"] = event_id
+        if recommendation_id is not UNSET:
+            field_dict["recommendation_id"] = recommendation_id
 
         return field_dict
 
@@ -110,6 +119,8 @@ class InteractionRow:
 
         event_id = _parse_event_id(d.pop("event_id", UNSET))
 
+        recommendation_id = d.pop("recommendation_id", UNSET)
+
         interaction_row = cls(
             user_id=user_id,
             item_id=item_id,
@@ -117,6 +128,7 @@ class InteractionRow:
             value=value,
             timestamp=timestamp,
             event_id=event_id,
+            recommendation_id=recommendation_id,
         )
 
         interaction_row.additional_properties = d

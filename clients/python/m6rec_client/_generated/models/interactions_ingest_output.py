@@ -16,6 +16,7 @@ class InteractionsIngestOutput:
         received (int):
         created (int): Interactions written.
         duplicate (int): Rows whose event_id was already stored.
+        attributed (int): Interactions written with an attribution (a valid recommendation_id).
         users_created (int):
         items_created (int):
     """
@@ -23,6 +24,7 @@ class InteractionsIngestOutput:
     received: int
     created: int
     duplicate: int
+    attributed: int
     users_created: int
     items_created: int
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
@@ -33,6 +35,8 @@ class InteractionsIngestOutput:
         created = self.created
 
         duplicate = self.duplicate
+
+        attributed = self.attributed
 
         users_created = self.users_created
 
@@ -45,6 +49,7 @@ class InteractionsIngestOutput:
                 "received": received,
                 "created": created,
                 "duplicate": duplicate,
+                "attributed": attributed,
                 "users_created": users_created,
                 "items_created": items_created,
             }
@@ -61,6 +66,8 @@ class InteractionsIngestOutput:
 
         duplicate = d.pop("duplicate")
 
+        attributed = d.pop("attributed")
+
         users_created = d.pop("users_created")
 
         items_created = d.pop("items_created")
@@ -69,6 +76,7 @@ class InteractionsIngestOutput:
             received=received,
             created=created,
             duplicate=duplicate,
+            attributed=attributed,
             users_created=users_created,
             items_created=items_created,
         )

@@ -9,6 +9,7 @@ from attrs import field as _attrs_field
 from ..models.strategy_enum import StrategyEnum
 
 if TYPE_CHECKING:
+    from ..models.experiment_arm_output import ExperimentArmOutput
     from ..models.recommended_item_output import RecommendedItemOutput
 
 
@@ -23,16 +24,23 @@ class RecommendationsOutput:
         model_version (int | None):
         strategy (StrategyEnum): * `model` - model
             * `popularity` - popularity
+        recommendation_id (str): Send it with the interactions this response leads to (`POST interactions`, field
+            `recommendation_id`) to attribute them to the version, arm and position.
+        experiment (ExperimentArmOutput | None):
         request_id (str):
     """
 
     items: list[RecommendedItemOutput]
     model_version: int | None
     strategy: StrategyEnum
+    recommendation_id: str
+    experiment: ExperimentArmOutput | None
     request_id: str
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        from ..models.experiment_arm_output import ExperimentArmOutput
+
         items = []
         for items_item_data in self.items:
             items_item = items_item_data.to_dict()
@@ -43,6 +51,14 @@ class RecommendationsOutput:
 
         strategy = self.strategy.value
 
+        recommendation_id = self.recommendation_id
+
+        experiment: dict[str, Any] | None
+        if isinstance(self.experiment, ExperimentArmOutput):
+            experiment = self.experiment.to_dict()
+        else:
+            experiment = self.experiment
+
         request_id = self.request_id
 
         field_dict: dict[str, Any] = {}
@@ -52,6 +68,8 @@ class RecommendationsOutput:
                 "items": items,
                 "model_version": model_version,
                 "strategy": strategy,
+                "recommendation_id": recommendation_id,
+                "experiment": experiment,
                 "request_id": request_id,
             }
         )
@@ -60,6 +78,7 @@ class RecommendationsOutput:
 
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
+        from ..models.experiment_arm_output import ExperimentArmOutput
         from ..models.recommended_item_output import RecommendedItemOutput
 
         d = dict(src_dict)
@@ -79,12 +98,31 @@ class RecommendationsOutput:
 
         strategy = StrategyEnum(d.pop("strategy"))
 
+        recommendation_id = d.pop("recommendation_id")
+
+        def _parse_experiment(data: object) -> ExperimentArmOutput | None:
+            if data is None:
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                experiment_type_1 = ExperimentArmOutput.from_dict(data)
+
+                return experiment_type_1
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(ExperimentArmOutput | None, data)
+
+        experiment = _parse_experiment(d.pop("experiment"))
+
         request_id = d.pop("request_id")
 
         recommendations_output = cls(
             items=items,
             model_version=model_version,
             strategy=strategy,
+            recommendation_id=recommendation_id,
+            experiment=experiment,
             request_id=request_id,
         )
 

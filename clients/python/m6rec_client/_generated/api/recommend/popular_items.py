@@ -6,6 +6,7 @@ import httpx
 from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.error import Error
+from ...models.popular_items_include import PopularItemsInclude
 from ...models.recommendations_output import RecommendationsOutput
 from ...types import UNSET, Response, Unset
 
@@ -13,12 +14,22 @@ from ...types import UNSET, Response, Unset
 def _get_kwargs(
     *,
     category: str | Unset = UNSET,
+    explain: bool | Unset = UNSET,
+    include: PopularItemsInclude | Unset = UNSET,
     k: int | Unset = 10,
 ) -> dict[str, Any]:
 
     params: dict[str, Any] = {}
 
     params["category"] = category
+
+    params["explain"] = explain
+
+    json_include: str | Unset = UNSET
+    if not isinstance(include, Unset):
+        json_include = include.value
+
+    params["include"] = json_include
 
     params["k"] = k
 
@@ -82,12 +93,16 @@ def sync_detailed(
     *,
     client: AuthenticatedClient,
     category: str | Unset = UNSET,
+    explain: bool | Unset = UNSET,
+    include: PopularItemsInclude | Unset = UNSET,
     k: int | Unset = 10,
 ) -> Response[Error | RecommendationsOutput]:
     """The tenant's most popular items
 
     Args:
         category (str | Unset):
+        explain (bool | Unset):
+        include (PopularItemsInclude | Unset):
         k (int | Unset):  Default: 10.
 
     Raises:
@@ -100,6 +115,8 @@ def sync_detailed(
 
     kwargs = _get_kwargs(
         category=category,
+        explain=explain,
+        include=include,
         k=k,
     )
 
@@ -114,12 +131,16 @@ def sync(
     *,
     client: AuthenticatedClient,
     category: str | Unset = UNSET,
+    explain: bool | Unset = UNSET,
+    include: PopularItemsInclude | Unset = UNSET,
     k: int | Unset = 10,
 ) -> Error | RecommendationsOutput | None:
     """The tenant's most popular items
 
     Args:
         category (str | Unset):
+        explain (bool | Unset):
+        include (PopularItemsInclude | Unset):
         k (int | Unset):  Default: 10.
 
     Raises:
@@ -133,6 +154,8 @@ def sync(
     return sync_detailed(
         client=client,
         category=category,
+        explain=explain,
+        include=include,
         k=k,
     ).parsed
 
@@ -141,12 +164,16 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
     category: str | Unset = UNSET,
+    explain: bool | Unset = UNSET,
+    include: PopularItemsInclude | Unset = UNSET,
     k: int | Unset = 10,
 ) -> Response[Error | RecommendationsOutput]:
     """The tenant's most popular items
 
     Args:
         category (str | Unset):
+        explain (bool | Unset):
+        include (PopularItemsInclude | Unset):
         k (int | Unset):  Default: 10.
 
     Raises:
@@ -159,6 +186,8 @@ async def asyncio_detailed(
 
     kwargs = _get_kwargs(
         category=category,
+        explain=explain,
+        include=include,
         k=k,
     )
 
@@ -171,12 +200,16 @@ async def asyncio(
     *,
     client: AuthenticatedClient,
     category: str | Unset = UNSET,
+    explain: bool | Unset = UNSET,
+    include: PopularItemsInclude | Unset = UNSET,
     k: int | Unset = 10,
 ) -> Error | RecommendationsOutput | None:
     """The tenant's most popular items
 
     Args:
         category (str | Unset):
+        explain (bool | Unset):
+        include (PopularItemsInclude | Unset):
         k (int | Unset):  Default: 10.
 
     Raises:
@@ -191,6 +224,8 @@ async def asyncio(
         await asyncio_detailed(
             client=client,
             category=category,
+            explain=explain,
+            include=include,
             k=k,
         )
     ).parsed

@@ -8,16 +8,27 @@ from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.error import Error
 from ...models.recommendations_output import RecommendationsOutput
+from ...models.similar_items_include import SimilarItemsInclude
 from ...types import UNSET, Response, Unset
 
 
 def _get_kwargs(
     item_id: str,
     *,
+    explain: bool | Unset = UNSET,
+    include: SimilarItemsInclude | Unset = UNSET,
     k: int | Unset = 10,
 ) -> dict[str, Any]:
 
     params: dict[str, Any] = {}
+
+    params["explain"] = explain
+
+    json_include: str | Unset = UNSET
+    if not isinstance(include, Unset):
+        json_include = include.value
+
+    params["include"] = json_include
 
     params["k"] = k
 
@@ -88,12 +99,16 @@ def sync_detailed(
     item_id: str,
     *,
     client: AuthenticatedClient,
+    explain: bool | Unset = UNSET,
+    include: SimilarItemsInclude | Unset = UNSET,
     k: int | Unset = 10,
 ) -> Response[Error | RecommendationsOutput]:
     """Items similar to an item
 
     Args:
         item_id (str):
+        explain (bool | Unset):
+        include (SimilarItemsInclude | Unset):
         k (int | Unset):  Default: 10.
 
     Raises:
@@ -106,6 +121,8 @@ def sync_detailed(
 
     kwargs = _get_kwargs(
         item_id=item_id,
+        explain=explain,
+        include=include,
         k=k,
     )
 
@@ -120,12 +137,16 @@ def sync(
     item_id: str,
     *,
     client: AuthenticatedClient,
+    explain: bool | Unset = UNSET,
+    include: SimilarItemsInclude | Unset = UNSET,
     k: int | Unset = 10,
 ) -> Error | RecommendationsOutput | None:
     """Items similar to an item
 
     Args:
         item_id (str):
+        explain (bool | Unset):
+        include (SimilarItemsInclude | Unset):
         k (int | Unset):  Default: 10.
 
     Raises:
@@ -139,6 +160,8 @@ def sync(
     return sync_detailed(
         item_id=item_id,
         client=client,
+        explain=explain,
+        include=include,
         k=k,
     ).parsed
 
@@ -147,12 +170,16 @@ async def asyncio_detailed(
     item_id: str,
     *,
     client: AuthenticatedClient,
+    explain: bool | Unset = UNSET,
+    include: SimilarItemsInclude | Unset = UNSET,
     k: int | Unset = 10,
 ) -> Response[Error | RecommendationsOutput]:
     """Items similar to an item
 
     Args:
         item_id (str):
+        explain (bool | Unset):
+        include (SimilarItemsInclude | Unset):
         k (int | Unset):  Default: 10.
 
     Raises:
@@ -165,6 +192,8 @@ async def asyncio_detailed(
 
     kwargs = _get_kwargs(
         item_id=item_id,
+        explain=explain,
+        include=include,
         k=k,
     )
 
@@ -177,12 +206,16 @@ async def asyncio(
     item_id: str,
     *,
     client: AuthenticatedClient,
+    explain: bool | Unset = UNSET,
+    include: SimilarItemsInclude | Unset = UNSET,
     k: int | Unset = 10,
 ) -> Error | RecommendationsOutput | None:
     """Items similar to an item
 
     Args:
         item_id (str):
+        explain (bool | Unset):
+        include (SimilarItemsInclude | Unset):
         k (int | Unset):  Default: 10.
 
     Raises:
@@ -197,6 +230,8 @@ async def asyncio(
         await asyncio_detailed(
             item_id=item_id,
             client=client,
+            explain=explain,
+            include=include,
             k=k,
         )
     ).parsed

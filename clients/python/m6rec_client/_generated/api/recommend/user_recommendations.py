@@ -8,6 +8,7 @@ from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.error import Error
 from ...models.recommendations_output import RecommendationsOutput
+from ...models.user_recommendations_include import UserRecommendationsInclude
 from ...types import UNSET, Response, Unset
 
 
@@ -17,6 +18,8 @@ def _get_kwargs(
     category: str | Unset = UNSET,
     exclude: str | Unset = UNSET,
     exclude_seen: bool | Unset = UNSET,
+    explain: bool | Unset = UNSET,
+    include: UserRecommendationsInclude | Unset = UNSET,
     k: int | Unset = 10,
 ) -> dict[str, Any]:
 
@@ -27,6 +30,14 @@ def _get_kwargs(
     params["exclude"] = exclude
 
     params["exclude_seen"] = exclude_seen
+
+    params["explain"] = explain
+
+    json_include: str | Unset = UNSET
+    if not isinstance(include, Unset):
+        json_include = include.value
+
+    params["include"] = json_include
 
     params["k"] = k
 
@@ -95,6 +106,8 @@ def sync_detailed(
     category: str | Unset = UNSET,
     exclude: str | Unset = UNSET,
     exclude_seen: bool | Unset = UNSET,
+    explain: bool | Unset = UNSET,
+    include: UserRecommendationsInclude | Unset = UNSET,
     k: int | Unset = 10,
 ) -> Response[Error | RecommendationsOutput]:
     """Top-K recommendations for an end user
@@ -107,6 +120,8 @@ def sync_detailed(
         category (str | Unset):
         exclude (str | Unset):
         exclude_seen (bool | Unset):
+        explain (bool | Unset):
+        include (UserRecommendationsInclude | Unset):
         k (int | Unset):  Default: 10.
 
     Raises:
@@ -122,6 +137,8 @@ def sync_detailed(
         category=category,
         exclude=exclude,
         exclude_seen=exclude_seen,
+        explain=explain,
+        include=include,
         k=k,
     )
 
@@ -139,6 +156,8 @@ def sync(
     category: str | Unset = UNSET,
     exclude: str | Unset = UNSET,
     exclude_seen: bool | Unset = UNSET,
+    explain: bool | Unset = UNSET,
+    include: UserRecommendationsInclude | Unset = UNSET,
     k: int | Unset = 10,
 ) -> Error | RecommendationsOutput | None:
     """Top-K recommendations for an end user
@@ -151,6 +170,8 @@ def sync(
         category (str | Unset):
         exclude (str | Unset):
         exclude_seen (bool | Unset):
+        explain (bool | Unset):
+        include (UserRecommendationsInclude | Unset):
         k (int | Unset):  Default: 10.
 
     Raises:
@@ -167,6 +188,8 @@ def sync(
         category=category,
         exclude=exclude,
         exclude_seen=exclude_seen,
+        explain=explain,
+        include=include,
         k=k,
     ).parsed
 
@@ -178,6 +201,8 @@ async def asyncio_detailed(
     category: str | Unset = UNSET,
     exclude: str | Unset = UNSET,
     exclude_seen: bool | Unset = UNSET,
+    explain: bool | Unset = UNSET,
+    include: UserRecommendationsInclude | Unset = UNSET,
     k: int | Unset = 10,
 ) -> Response[Error | RecommendationsOutput]:
     """Top-K recommendations for an end user
@@ -190,6 +215,8 @@ async def asyncio_detailed(
         category (str | Unset):
         exclude (str | Unset):
         exclude_seen (bool | Unset):
+        explain (bool | Unset):
+        include (UserRecommendationsInclude | Unset):
         k (int | Unset):  Default: 10.
 
     Raises:
@@ -205,6 +232,8 @@ async def asyncio_detailed(
         category=category,
         exclude=exclude,
         exclude_seen=exclude_seen,
+        explain=explain,
+        include=include,
         k=k,
     )
 
@@ -220,6 +249,8 @@ async def asyncio(
     category: str | Unset = UNSET,
     exclude: str | Unset = UNSET,
     exclude_seen: bool | Unset = UNSET,
+    explain: bool | Unset = UNSET,
+    include: UserRecommendationsInclude | Unset = UNSET,
     k: int | Unset = 10,
 ) -> Error | RecommendationsOutput | None:
     """Top-K recommendations for an end user
@@ -232,6 +263,8 @@ async def asyncio(
         category (str | Unset):
         exclude (str | Unset):
         exclude_seen (bool | Unset):
+        explain (bool | Unset):
+        include (UserRecommendationsInclude | Unset):
         k (int | Unset):  Default: 10.
 
     Raises:
@@ -249,6 +282,8 @@ async def asyncio(
             category=category,
             exclude=exclude,
             exclude_seen=exclude_seen,
+            explain=explain,
+            include=include,
             k=k,
         )
     ).parsed
