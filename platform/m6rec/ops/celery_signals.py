@@ -4,6 +4,8 @@
   worker sets it for the task's duration, so the task's JSON logs share the request's id.
 - ``M6REC_WORKER_METRICS_PORT`` (e.g. 9808): the worker's main process serves Prometheus
   metrics there (all pool processes summed through ``PROMETHEUS_MULTIPROC_DIR``).
+- Workers train models: TensorFlow, absl, CUDA, tf2onnx and onnxruntime log noise is
+  silenced in the main process and in every pool process (``M6REC_VERBOSE=1`` keeps it).
 """
 
 from __future__ import annotations
@@ -60,7 +62,16 @@ def worker_process_exit(**kwargs) -> None:
     mark_process_dead(os.getpid())
 
 
+def quiet_worker(**kwargs) -> None:
+    """Third-party log noise off before a task can import TensorFlow (engine.quiet)."""
+    from engine.quiet import quiet_third_party
+
+    quiet_third_party()
+
+
 def connect() -> None:
+    signals.worker_init.connect(quiet_worker, weak=False, dispatch_uid=HEADER)
+    signals.worker_process_init.connect(quiet_worker, weak=False, dispatch_uid=HEADER)
     signals.before_task_publish.connect(add_request_id_header, weak=False, dispatch_uid=HEADER)
     signals.task_prerun.connect(task_started, weak=False, dispatch_uid=HEADER)
     signals.task_postrun.connect(task_finished, weak=False, dispatch_uid=HEADER)
