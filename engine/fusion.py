@@ -39,14 +39,20 @@ LOSSES = {"listwise": "listwise softmax cross-entropy", "mse": "mse"}
 
 
 def configure_tensorflow(threads: int | None = None) -> None:
-    """Quiet logs and a thread count sized for the machine (call before importing TF)."""
+    """Quiet logs and a thread count sized for the machine (call before importing TF).
+
+    In a process silenced by :func:`engine.quiet.quiet_third_party` (training entry points),
+    TensorFlow's native start-up lines are dropped too."""
     global _CONFIGURED
+    from engine.quiet import tensorflow_import_guard
+
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     if _CONFIGURED:
         return
-    import tensorflow as tf
+    with tensorflow_import_guard():  # a quiet process: native start-up lines dropped
+        import tensorflow as tf
 
     n = threads or min(os.cpu_count() or 1, 4)
     try:

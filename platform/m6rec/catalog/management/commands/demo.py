@@ -10,10 +10,10 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
-from django.core.management.base import BaseCommand
 
 from m6rec.catalog.management.commands.import_interactions import import_file
 from m6rec.catalog.models import Interaction
+from m6rec.common.commands import ProjectCommand, examples, quiet_for
 from m6rec.tenants.models import Tenant
 from m6rec.tenants.services import api_key_create, tenant_create
 
@@ -22,18 +22,37 @@ DEMO_SLUG = "demo"
 DEMO_DOMAIN = "content"
 
 
-class Command(BaseCommand):
+class Command(ProjectCommand):
     help = (
         "Embedded quick start: migrate, create superuser 'admin' (random password), tenant "
-        "'demo' (domain content) from the bundled ml-latest-small, print an API key and curl "
-        "examples, then run the development server."
+        "'demo' (domain content) from the bundled ml-latest-small, train its model in-process, "
+        "print an API key and curl examples, then run the development server. Re-running "
+        "keeps the data and the model and prints a new password and key. TensorFlow, absl, "
+        "CUDA, tf2onnx and onnxruntime log lines are hidden unless -v 2 or M6REC_VERBOSE=1."
+    )
+    epilog = examples(
+        "python manage.py demo --settings=m6rec.settings.local",
+        "python manage.py demo --no-serve                # set up and train, do not serve",
+        "python manage.py demo --no-train --limit 20000  # quick: popularity only",
+        "python manage.py demo --addrport 0.0.0.0:8080",
+        "M6REC_VERBOSE=1 python manage.py demo           # with third-party log output",
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--no-serve", action="store_true", help="Stop before serving.")
-        parser.add_argument("--addrport", default="127.0.0.1:8000")
-        parser.add_argument("--limit", type=int, default=None, help="Import only N ratings.")
-        parser.add_argument("--no-progress", action="store_true")
+        parser.add_argument(
+            "--no-serve", action="store_true", help="Stop after printing the key and examples."
+        )
+        parser.add_argument(
+            "--addrport",
+            default="127.0.0.1:8000",
+            help="Address and port of the development server (default 127.0.0.1:8000).",
+        )
+        parser.add_argument(
+            "--limit", type=int, default=None, help="Import only the first N ratings."
+        )
+        parser.add_argument(
+            "--no-progress", action="store_true", help="No progress bars (for logs and CI)."
+        )
         parser.add_argument(
             "--no-train", action="store_true", help="Skip training (serve popularity only)."
         )
@@ -47,6 +66,8 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, no_serve: bool, addrport: str, limit: int | None, **opts):
+        self.verbosity = opts.get("verbosity", 1)
+        quiet_for(opts.get("verbosity", 1))
         self._prepare_database()
         self.stdout.write("== migrating the database")
         call_command("migrate", interactive=False, verbosity=0)
@@ -80,7 +101,7 @@ class Command(BaseCommand):
             self.stdout.write(f"== tenant {tenant.slug!r} already has an active model")
             return
         self.stdout.write(f"== training the {tenant.slug!r} model in-process (a few minutes)")
-        args = ["--sync"] + (["--no-progress"] if quiet else [])
+        args = ["--sync", f"--verbosity={self.verbosity}"] + (["--no-progress"] if quiet else [])
         if time_budget is not None:
             args += ["--time-budget", str(time_budget)]
         call_command("train_tenant", tenant.slug, *args, stdout=self.stdout)

@@ -2,25 +2,40 @@
 
 Without ``--sync`` the run is queued for a Celery worker (like the admin action and the API);
 with ``--sync`` it runs in this process with a progress bar and prints the resulting version.
+Third-party log noise (TensorFlow, absl, CUDA, tf2onnx, onnxruntime) is silenced unless
+``-v 2`` or ``M6REC_VERBOSE=1``.
 """
 
 from __future__ import annotations
 
 import json
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
-from m6rec.tenants.models import Tenant
+from m6rec.common.commands import ProjectCommand, examples, quiet_for, tenant_by_slug
 from m6rec.training import services
 from m6rec.training.errors import TrainingConflictError
 from m6rec.training.models import TrainingRun
 
 
-class Command(BaseCommand):
-    help = "Train a tenant's model: queue a run, or run it here with --sync."
+class Command(ProjectCommand):
+    help = (
+        "Train a tenant's model: queue a run for a Celery worker (like the admin action and "
+        "the API), or run it here with --sync and a progress bar. The new version goes "
+        "through the quality gate; see it with: manage.py versions list SLUG. "
+        "TensorFlow, absl, CUDA, tf2onnx and onnxruntime log lines are hidden unless -v 2 or "
+        "M6REC_VERBOSE=1."
+    )
+    epilog = examples(
+        "python manage.py train_tenant shop",
+        "python manage.py train_tenant shop --sync",
+        "python manage.py train_tenant shop --sync --time-budget 600 --no-progress",
+        "python manage.py train_tenant shop --sync --config '{\"use_fusion\": false}'",
+        "M6REC_VERBOSE=1 python manage.py train_tenant shop --sync   # third-party logs too",
+    )
 
     def add_arguments(self, parser):
-        parser.add_argument("slug", help="Tenant slug.")
+        parser.add_argument("slug", help="The tenant's slug (see: manage.py list_tenants).")
         parser.add_argument(
             "--sync", action="store_true", help="Train in this process (no worker needed)."
         )
@@ -36,13 +51,13 @@ class Command(BaseCommand):
             default=None,
             help="Engine TrainConfig overrides as JSON, e.g. '{\"use_fusion\": false}' (--sync).",
         )
-        parser.add_argument("--no-progress", action="store_true", help="No progress bar.")
+        parser.add_argument(
+            "--no-progress", action="store_true", help="No progress bar (--sync; for logs)."
+        )
 
     def handle(self, *args, slug: str, sync: bool, time_budget, no_progress: bool, **options):
-
-        tenant = Tenant.objects.filter(slug=slug).first()
-        if tenant is None:
-            raise CommandError(f'no tenant "{slug}"; create it with create_tenant')
+        quiet_for(options.get("verbosity", 1))
+        tenant = tenant_by_slug(slug)
         try:
             overrides = json.loads(options["config"]) if options.get("config") else {}
         except json.JSONDecodeError as exc:
@@ -88,7 +103,7 @@ class Command(BaseCommand):
             return
         from tqdm import tqdm
 
-        with tqdm(total=100, bar_format="{desc:<14}{bar}| {n:.0f}% [{elapsed}]") as bar:
+        with tqdm(total=100, bar_format="{desc:<16}{bar}| {n:.0f}% [{elapsed}]") as bar:
 
             def on_progress(stage: str, percent: float) -> None:
                 bar.set_description_str(stage, refresh=False)
