@@ -1,8 +1,10 @@
 """Content domain: videos, articles, films, podcasts.
 
 Items carry genres/tags, language, duration and publish time. Interactions ``view`` (value =
-dwell seconds) < ``like`` < ``share``. Serving applies freshness decay, an age gate for adult
-content and, optionally, the user's preferred languages.
+dwell seconds) < ``like`` < ``share``, and ``rating`` (value = stars, 0.5–5) for explicit star
+ratings of films, series or books: its weight grows with the stars, so a 4-star rating counts
+as a like, a 5-star one more, and a 1-star one less than a view. Serving applies freshness
+decay, an age gate for adult content and, optionally, the user's preferred languages.
 """
 
 from __future__ import annotations
@@ -67,6 +69,20 @@ def publish_epoch(properties: Mapping[str, Any]) -> float | None:
         return stamp.timestamp() if stamp is not None else None
 
 
+def rating_factor(stars: float | None) -> float:
+    """Confidence factor of a star rating: ``stars / 4`` with stars clamped to [0.5, 5];
+    1.0 (4 stars) when the value is missing or not a number."""
+    if stars is None:
+        return 1.0
+    try:
+        stars = float(stars)
+    except (TypeError, ValueError):
+        return 1.0
+    if not math.isfinite(stars):
+        return 1.0
+    return min(5.0, max(0.5, stars)) / 4.0
+
+
 def language_of(properties: Mapping[str, Any]) -> str | None:
     """Primary language subtag, lower-cased (``"en-GB"`` → ``"en"``)."""
     lang = properties.get("language")
@@ -102,7 +118,7 @@ class ContentDomain(Domain):
             "preferred_languages": {"type": "array", "items": _LANG, "maxItems": 20},
         },
     }
-    interaction_types = {"view": 1.0, "like": 3.0, "share": 5.0}
+    interaction_types = {"view": 1.0, "like": 3.0, "share": 5.0, "rating": 3.0}
     weight_order = (("view", "like", "share"),)
     rule_switches = {"freshness": True, "age_gate": True, "language_filter": False}
     parameters = {
@@ -112,7 +128,15 @@ class ContentDomain(Domain):
     }
 
     def value_factor(self, type: str, value: float | None) -> float:
-        """A view's dwell seconds: 0 s → 0.25, 30 s → 1, 5 min → ≈2.8, capped at 3."""
+        """A view's dwell seconds: 0 s → 0.25, 30 s → 1, 5 min → ≈2.8, capped at 3.
+
+        A rating's stars (0.5–5; above 5 counts as 5, 0 or less as 0.5): ``stars / 4``, so
+        with the default weight 3 a 5-star rating weighs 3.75 (between a like and a share),
+        4 stars 3 (a like), 3 stars 2.25, 2 stars 1.5 and 1 star 0.75 (less than a view).
+        A rating without a value counts as 4 stars.
+        """
+        if type == "rating":
+            return rating_factor(value)
         if type != "view" or value is None or value < 0:
             return 1.0
         return min(3.0, 0.25 + 0.75 * math.log1p(value / 30.0) / math.log(2.0))

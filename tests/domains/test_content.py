@@ -106,6 +106,27 @@ class TestContentDomain(DomainContractTests):
         )
         assert d.interaction_weight("view", 1e9) <= 3 * d.interaction_weight("view")
 
+    def test_star_ratings_weigh_more_with_more_stars(self):
+        d = self.domain
+        weights = [d.interaction_weight("rating", stars) for stars in (0.5, 1, 2, 3, 4, 4.5, 5)]
+        assert weights == sorted(weights) and len(set(weights)) == len(weights)
+        assert d.interaction_weight("rating", 4) == d.interaction_weight("like")
+        assert d.interaction_weight("rating") == d.interaction_weight("like")  # no value: 4★
+        assert d.interaction_weight("rating", 1) < d.interaction_weight("view")  # 1★ is weak
+        assert (
+            d.interaction_weight("like")
+            < d.interaction_weight("rating", 5)
+            < d.interaction_weight("share")
+        )
+        assert d.interaction_weight("rating", 50) == d.interaction_weight("rating", 5)
+        assert d.interaction_weight("rating", -3) == d.interaction_weight("rating", 0.5) > 0
+        assert d.interaction_weight("rating", float("nan")) == d.interaction_weight("like")
+
+    def test_rating_weight_follows_a_tenant_override(self):
+        config = {"interaction_weights": {"rating": 4.0}}
+        assert self.domain.validate_config(config) == {}
+        assert self.domain.interaction_weight("rating", 5, config=config) == 5.0
+
     def test_genre_and_year_features(self):
         fm = self.domain.item_features([ItemRecord("a", {"genres": ["Sci-Fi"], "year": 2025})])
         row = dict(zip(fm.names, fm.values[0], strict=True))

@@ -48,7 +48,7 @@ def test_import_u_data_with_u_item_metadata_and_rerun_is_idempotent(tenant, ml10
     assert Item.objects.get(external_id="20").properties["year"] == 1997
     i = Interaction.objects.get(user__external_id="1", item__external_id="10")
     assert (i.value, i.timestamp.timestamp(), i.event_id) == (5.0, 881250949, "1:10:881250949")
-    assert i.type == "like"  # content declares no "rating": the default falls back to "like"
+    assert i.type == "rating"  # content declares "rating": MovieLens ratings import as such
     before = list(Interaction.objects.order_by("id").values_list("id", "value"))
     again = run(ml100k / "u.data", "--tenant", "acme")
     assert "0 created, 3 duplicate" in again
