@@ -50,12 +50,30 @@ class ImportFileError(ValueError):
 
 
 def count_lines(path: Path) -> int:
-    """Newlines in the file (fast, binary), for progress bars."""
-    count = 0
+    """Lines in the file (fast, binary): newlines, plus a last line without one."""
+    count, last = 0, b"\n"
     with path.open("rb") as fh:
         while block := fh.read(1 << 20):
             count += block.count(b"\n")
-    return count
+            last = block[-1:]
+    return count + (last != b"\n")
+
+
+#: First fields that mark a header line (MovieLens CSVs, the generic CSV).
+HEADER_FIELDS = {"userid", "user_id", "movieid", "itemid", "item_id"}
+
+
+def has_header(path: Path) -> bool:
+    """Whether the file's first line is a header (``userId,…``, ``movieId,…``, ``user_id,…``)."""
+    with path.open("rb") as fh:
+        first = fh.readline(4096).decode("utf-8", "replace").lstrip("\ufeff")
+    field = re.split(r"[,\t|:]", first.strip(), maxsplit=1)[0].strip().strip('"').lower()
+    return field in HEADER_FIELDS
+
+
+def count_rows(path: Path) -> int:
+    """Data rows in the file, for progress bars: its lines less a header line, if any."""
+    return max(0, count_lines(path) - has_header(path))
 
 
 def event_id_for(*parts: str) -> str:

@@ -160,3 +160,39 @@ def test_demo_no_serve_prints_a_login_key_and_working_curl(client):
     assert "import skipped" in out2.getvalue()
     assert Interaction.objects.filter(tenant=tenant).count() == 5001
     assert "already has an active model" in out2.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "rows"),
+    [
+        ("movies.csv", "movieId,title,genres\n1,A (1995),Drama\n2,B (1996),Comedy\n", 2),
+        ("ratings.csv", "userId,movieId,rating,timestamp\n1,1,4,9\n1,2,5,9", 2),  # no final \n
+        ("events.csv", "user_id,item_id,value,timestamp\nu,i,1,9\n", 1),
+        ("plain.csv", "u,i,1,9\nv,i,1,9\n", 2),
+        ("u.data", "1\t10\t5\t881250949\n", 1),
+        ("empty.csv", "", 0),
+    ],
+)
+def test_count_rows_leaves_out_the_header(tmp_path, name, text, rows):
+    from m6rec.catalog.importers import count_rows
+
+    path = tmp_path / name
+    path.write_text(text)
+    assert count_rows(path) == rows
+
+
+def test_progress_bars_end_at_the_number_of_rows(tenant, tmp_path, capsys):
+    (tmp_path / "ratings.csv").write_text(
+        "userId,movieId,rating,timestamp\n1,10,4.0,964982703\n2,10,3.5,964982704\n"
+        "1,20,5.0,964982705"
+    )
+    (tmp_path / "movies.csv").write_text(
+        'movieId,title,genres\n10,Heat (1995),Action|Crime\n20,"Quiz, The (1994)",Drama\n'
+    )
+    call_command("import_interactions", str(tmp_path / "ratings.csv"), "--tenant", "acme",
+                 stdout=io.StringIO())  # fmt: skip
+    err = capsys.readouterr().err
+    assert re.search(r"items: 100%.*\| 2/2 ", err), err
+    assert re.search(r"interactions: 100%.*\| 3/3 ", err), err
+    assert "2/3" not in err.split("interactions")[0] and "/4" not in err
+    assert Interaction.objects.filter(tenant=tenant, type="rating").count() == 3

@@ -44,7 +44,7 @@ def test_train_tenant_queue_mode_and_errors(tenant, monkeypatch, capsys):
     assert "queued training run" in capsys.readouterr().out
     with pytest.raises(CommandError, match="already has a queued training run"):
         call_command("train_tenant", tenant.slug)
-    with pytest.raises(CommandError, match='no tenant "nope"'):
+    with pytest.raises(CommandError, match='No tenant "nope".*list_tenants'):
         call_command("train_tenant", "nope")
 
 

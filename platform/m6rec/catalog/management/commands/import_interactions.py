@@ -5,24 +5,39 @@ from __future__ import annotations
 import itertools
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from tqdm import tqdm
 
 from m6rec.catalog import importers
+from m6rec.common.commands import ProjectCommand, examples, tenant_by_slug
 from m6rec.tenants.domains import DomainUnavailable, get_tenant_domain
-from m6rec.tenants.models import Tenant
 
 
-class Command(BaseCommand):
+class Command(ProjectCommand):
     help = (
         "Import interactions for a tenant from MovieLens files (u.data, ratings.dat, "
         "ratings.csv; item metadata from u.item / movies.dat / movies.csv) or a generic CSV "
-        "user_id,item_id,value,timestamp[,type]. Streams in chunks; re-running is idempotent."
+        "user_id,item_id,value,timestamp[,type]. Streams in chunks; re-running is idempotent "
+        "(event ids are user:item:timestamp)."
+    )
+    epilog = examples(
+        "python manage.py import_interactions ml-latest-small/ratings.csv --tenant films",
+        "python manage.py import_interactions ml-100k/u.data --tenant films --limit 1000",
+        "python manage.py import_interactions events.csv --tenant shop --type purchase",
+        "python manage.py import_interactions events.csv --tenant shop --unknown-refs reject \\",
+        "    --chunk-size 5000 --no-progress",
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("file", type=Path)
-        parser.add_argument("--tenant", required=True, help="Tenant slug.")
+        parser.add_argument(
+            "file",
+            type=Path,
+            help="u.data, ratings.dat, ratings.csv, or a CSV user_id,item_id,value,timestamp"
+            "[,type] (header optional; timestamp as epoch seconds or ISO 8601).",
+        )
+        parser.add_argument(
+            "--tenant", required=True, help="The tenant's slug (see: manage.py list_tenants)."
+        )
         parser.add_argument(
             "--format",
             choices=["movielens", "csv"],
@@ -43,16 +58,26 @@ class Command(BaseCommand):
             help="Interaction type for rows without one (default: 'rating' "
             "if the domain declares it, else 'like', else its first type).",
         )
-        parser.add_argument("--chunk-size", type=int, default=importers.CHUNK_ROWS)
+        parser.add_argument(
+            "--chunk-size",
+            type=int,
+            default=importers.CHUNK_ROWS,
+            help=f"Rows written per transaction (default {importers.CHUNK_ROWS:,}).",
+        )
         parser.add_argument("--limit", type=int, default=None, help="Import only N rows.")
-        parser.add_argument("--unknown-refs", choices=["create", "reject"], default="create")
-        parser.add_argument("--no-progress", action="store_true")
+        parser.add_argument(
+            "--unknown-refs",
+            choices=["create", "reject"],
+            default="create",
+            help="Rows naming users or items not seen before: create them (default) or "
+            "reject the chunk.",
+        )
+        parser.add_argument(
+            "--no-progress", action="store_true", help="No progress bars (for logs and CI)."
+        )
 
     def handle(self, *args, file: Path, tenant: str, **opts):
-        try:
-            tenant_obj = Tenant.objects.get(slug=tenant)
-        except Tenant.DoesNotExist:
-            raise CommandError(f"No tenant with slug {tenant!r}.") from None
+        tenant_obj = tenant_by_slug(tenant)
         if not file.is_file():
             raise CommandError(f"{file} does not exist.")
         try:
@@ -89,18 +114,21 @@ def import_file(*, tenant, file: Path, fmt: str, type_: str, opts: dict, show: b
         items_file = importers.find_items_file(file)
     items_summary = ""
     if items_file is not None and not opts.get("no_items"):
-        total = importers.count_lines(items_file)
+        total = importers.count_rows(items_file)
         with tqdm(total=total, desc="items", unit="rows", disable=not show) as bar:
             result = importers.import_items(
                 tenant=tenant, rows=importers.read_movielens_items(items_file), progress=bar.update
             )
+            _settle(bar)
         items_summary = f"items: {result['created']} created, {result['updated']} updated; "
     reader = importers.read_movielens if fmt == "movielens" else importers.read_generic_csv
     rows = reader(file, type_=type_)
     limit = opts.get("limit")
     if limit is not None:
         rows = itertools.islice(rows, limit)
-    total = importers.count_lines(file) if limit is None else limit
+    total = importers.count_rows(file)
+    if limit is not None:
+        total = min(total, limit)
     with tqdm(total=total, desc="interactions", unit="rows", disable=not show) as bar:
         result = importers.import_interaction_rows(
             tenant=tenant,
@@ -109,8 +137,16 @@ def import_file(*, tenant, file: Path, fmt: str, type_: str, opts: dict, show: b
             unknown_refs=opts.get("unknown_refs") or "create",
             progress=bar.update,
         )
+        _settle(bar)
     return (
         f"{items_summary}interactions: {result['received']} read, {result['created']} created, "
         f"{result['duplicate']} duplicate; users created: {result['users_created']}, "
         f"items created: {result['items_created']} (type {type_!r}, tenant {tenant.slug})"
     )
+
+
+def _settle(bar) -> None:
+    """End a finished bar at exactly n/n (blank or odd lines make the estimate a little off)."""
+    if bar.total != bar.n:
+        bar.total = bar.n
+        bar.refresh()
