@@ -486,6 +486,13 @@ export interface components {
              */
             reason: string;
         };
+        /**
+         * @description * `collecting` - collecting
+         *     * `winner` - winner
+         *     * `no_difference` - no_difference
+         * @enum {string}
+         */
+        DecisionStatusEnum: "collecting" | "winner" | "no_difference";
         Error: {
             error: components["schemas"]["ErrorBody"];
         };
@@ -530,7 +537,7 @@ export interface components {
         ExperimentDetailOutput: {
             readonly id: number;
             readonly name: string;
-            readonly status: components["schemas"]["Status212Enum"];
+            readonly status: components["schemas"]["ExperimentStatusEnum"];
             /** @description Arm 0 is the control: {version, share, ended}. */
             arms: unknown;
             /** @description The rate the decision rule compares: 'conversion' or 'ctr'. */
@@ -550,7 +557,7 @@ export interface components {
         ExperimentOutput: {
             readonly id: number;
             readonly name: string;
-            readonly status: components["schemas"]["Status212Enum"];
+            readonly status: components["schemas"]["ExperimentStatusEnum"];
             /** @description Arm 0 is the control: {version, share, ended}. */
             arms: unknown;
             /** @description The rate the decision rule compares: 'conversion' or 'ctr'. */
@@ -585,6 +592,12 @@ export interface components {
              */
             confidence: number;
         };
+        /**
+         * @description * `running` - Running
+         *     * `stopped` - Stopped
+         * @enum {string}
+         */
+        ExperimentStatusEnum: "running" | "stopped";
         ExplanationOutput: {
             /**
              * @description item_item / mf: the user's items in `because` led to it; similar: the item asked about; popularity: no personal evidence, the item is popular; model: the model ranked it with no single item standing out.
@@ -795,7 +808,7 @@ export interface components {
         };
         RunOutput: {
             readonly id: number;
-            readonly status: components["schemas"]["RunOutputStatusEnum"];
+            readonly status: components["schemas"]["RunStatusEnum"];
             readonly trigger: components["schemas"]["TriggerEnum"];
             readonly stage: string;
             /**
@@ -827,7 +840,7 @@ export interface components {
          *     * `cancelled` - Cancelled
          * @enum {string}
          */
-        RunOutputStatusEnum: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+        RunStatusEnum: "queued" | "running" | "succeeded" | "failed" | "cancelled";
         SessionRecommendationsInput: {
             /** @description Item ids the anonymous/session user interacted with, oldest first. */
             recent_items: string[];
@@ -850,12 +863,6 @@ export interface components {
             /** @description Extras per item: `properties` (the item's stored properties). */
             include?: components["schemas"]["IncludeEnum"][];
         };
-        /**
-         * @description * `running` - Running
-         *     * `stopped` - Stopped
-         * @enum {string}
-         */
-        Status212Enum: "running" | "stopped";
         StopInput: {
             /** @default  */
             reason: string;
@@ -903,7 +910,7 @@ export interface components {
         VersionOutput: {
             /** @description Per-tenant sequence number (1, 2, ...). */
             readonly number: number;
-            readonly status: components["schemas"]["VersionOutputStatusEnum"];
+            readonly status: components["schemas"]["VersionStatusEnum"];
             /** @description A pinned active version is never replaced by automatic promotion. */
             readonly pinned: boolean;
             /**
@@ -931,7 +938,7 @@ export interface components {
          *     * `failed` - Failed
          * @enum {string}
          */
-        VersionOutputStatusEnum: "candidate" | "active" | "retired" | "failed";
+        VersionStatusEnum: "candidate" | "active" | "retired" | "failed";
         _ArmResult: {
             /** @description Items shown. */
             impressions: number;
@@ -977,20 +984,13 @@ export interface components {
             day: string;
         };
         _Decision: {
-            status: components["schemas"]["_DecisionStatusEnum"];
+            status: components["schemas"]["DecisionStatusEnum"];
             winner_arm: number | null;
             winner_version: number | null;
             /** Format: double */
             alpha_per_comparison: number;
             explanation: string;
         };
-        /**
-         * @description * `collecting` - collecting
-         *     * `winner` - winner
-         *     * `no_difference` - no_difference
-         * @enum {string}
-         */
-        _DecisionStatusEnum: "collecting" | "winner" | "no_difference";
         _Rate: {
             /** Format: double */
             rate: number;

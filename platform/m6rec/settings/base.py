@@ -151,6 +151,13 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "TAGS": SCHEMA_TAGS,
+    # Enum names the SDKs see (drf-spectacular would otherwise derive names like Status212Enum).
+    "ENUM_NAME_OVERRIDES": {
+        "RunStatusEnum": "m6rec.training.models.TrainingRun.Status",
+        "VersionStatusEnum": "m6rec.registry.models.ModelVersion.Status",
+        "ExperimentStatusEnum": "m6rec.online.models.Experiment.Status",
+        "DecisionStatusEnum": ["collecting", "winner", "no_difference"],
+    },
 }
 
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL)

@@ -8,9 +8,9 @@ from drf_spectacular.generators import SchemaGenerator
 
 from m6rec.common.schema import TAG_NAMES, tag_for_path
 
-# Views whose documentation their owners add with the same helpers (issue 15): checked for a
-# resource tag once they state one, for summaries/descriptions not yet.
-PENDING_MODULES = ("m6rec.serving.", "m6rec.online.")
+# The serving views' documentation is added by their owner with the same helpers (issue 15);
+# until then they are only checked not to sit under "v1". Remove this to check them too.
+PENDING_MODULES = ("m6rec.serving.",)
 
 
 @pytest.fixture(scope="module")

@@ -14,6 +14,7 @@ from .experiment_arm_output import ExperimentArmOutput
 from .experiment_detail_output import ExperimentDetailOutput
 from .experiment_output import ExperimentOutput
 from .experiment_start_input import ExperimentStartInput
+from .experiment_status_enum import ExperimentStatusEnum
 from .explanation_output import ExplanationOutput
 from .field_error import FieldError
 from .include_enum import IncludeEnum
@@ -38,10 +39,9 @@ from .recommended_item_output import RecommendedItemOutput
 from .recommended_item_output_properties import RecommendedItemOutputProperties
 from .results_output import ResultsOutput
 from .run_output import RunOutput
-from .run_output_status_enum import RunOutputStatusEnum
+from .run_status_enum import RunStatusEnum
 from .session_recommendations_input import SessionRecommendationsInput
 from .similar_items_include import SimilarItemsInclude
-from .status_212_enum import Status212Enum
 from .stop_input import StopInput
 from .strategy_enum import StrategyEnum
 from .trigger_enum import TriggerEnum
@@ -52,7 +52,7 @@ from .user_recommendations_include import UserRecommendationsInclude
 from .user_row import UserRow
 from .users_upsert_input import UsersUpsertInput
 from .version_output import VersionOutput
-from .version_output_status_enum import VersionOutputStatusEnum
+from .version_status_enum import VersionStatusEnum
 from .vs_control import VsControl
 
 __all__ = (
@@ -70,6 +70,7 @@ __all__ = (
     "ExperimentDetailOutput",
     "ExperimentOutput",
     "ExperimentStartInput",
+    "ExperimentStatusEnum",
     "ExplanationOutput",
     "FieldError",
     "IncludeEnum",
@@ -94,10 +95,9 @@ __all__ = (
     "RecommendedItemOutputProperties",
     "ResultsOutput",
     "RunOutput",
-    "RunOutputStatusEnum",
+    "RunStatusEnum",
     "SessionRecommendationsInput",
     "SimilarItemsInclude",
-    "Status212Enum",
     "StopInput",
     "StrategyEnum",
     "TriggerEnum",
@@ -108,6 +108,6 @@ __all__ = (
     "UserRow",
     "UsersUpsertInput",
     "VersionOutput",
-    "VersionOutputStatusEnum",
+    "VersionStatusEnum",
     "VsControl",
 )

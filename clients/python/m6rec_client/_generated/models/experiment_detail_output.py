@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, Self, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..models.status_212_enum import Status212Enum
+from ..models.experiment_status_enum import ExperimentStatusEnum
 
 if TYPE_CHECKING:
     from ..models.results_output import ResultsOutput
@@ -22,7 +22,7 @@ class ExperimentDetailOutput:
     Attributes:
         id (int):
         name (str):
-        status (Status212Enum): * `running` - Running
+        status (ExperimentStatusEnum): * `running` - Running
             * `stopped` - Stopped
         arms (Any): Arm 0 is the control: {version, share, ended}.
         metric (str): The rate the decision rule compares: 'conversion' or 'ctr'.
@@ -37,7 +37,7 @@ class ExperimentDetailOutput:
 
     id: int
     name: str
-    status: Status212Enum
+    status: ExperimentStatusEnum
     arms: Any
     metric: str
     min_impressions_per_arm: int
@@ -108,7 +108,7 @@ class ExperimentDetailOutput:
 
         name = d.pop("name")
 
-        status = Status212Enum(d.pop("status"))
+        status = ExperimentStatusEnum(d.pop("status"))
 
         arms = d.pop("arms")
 

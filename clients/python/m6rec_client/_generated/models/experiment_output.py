@@ -7,7 +7,7 @@ from typing import Any, Self, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..models.status_212_enum import Status212Enum
+from ..models.experiment_status_enum import ExperimentStatusEnum
 
 T = TypeVar("T", bound="ExperimentOutput")
 
@@ -18,7 +18,7 @@ class ExperimentOutput:
     Attributes:
         id (int):
         name (str):
-        status (Status212Enum): * `running` - Running
+        status (ExperimentStatusEnum): * `running` - Running
             * `stopped` - Stopped
         arms (Any): Arm 0 is the control: {version, share, ended}.
         metric (str): The rate the decision rule compares: 'conversion' or 'ctr'.
@@ -32,7 +32,7 @@ class ExperimentOutput:
 
     id: int
     name: str
-    status: Status212Enum
+    status: ExperimentStatusEnum
     arms: Any
     metric: str
     min_impressions_per_arm: int
@@ -97,7 +97,7 @@ class ExperimentOutput:
 
         name = d.pop("name")
 
-        status = Status212Enum(d.pop("status"))
+        status = ExperimentStatusEnum(d.pop("status"))
 
         arms = d.pop("arms")
 

@@ -7,7 +7,7 @@ from typing import Any, Self, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..models.run_output_status_enum import RunOutputStatusEnum
+from ..models.run_status_enum import RunStatusEnum
 from ..models.trigger_enum import TriggerEnum
 from ..types import UNSET, Unset
 
@@ -19,7 +19,7 @@ class RunOutput:
     """
     Attributes:
         id (int):
-        status (RunOutputStatusEnum): * `queued` - Queued
+        status (RunStatusEnum): * `queued` - Queued
             * `running` - Running
             * `succeeded` - Succeeded
             * `failed` - Failed
@@ -44,7 +44,7 @@ class RunOutput:
     """
 
     id: int
-    status: RunOutputStatusEnum
+    status: RunStatusEnum
     trigger: TriggerEnum
     stage: str
     progress: float
@@ -133,7 +133,7 @@ class RunOutput:
         d = dict(src_dict)
         id = d.pop("id")
 
-        status = RunOutputStatusEnum(d.pop("status"))
+        status = RunStatusEnum(d.pop("status"))
 
         trigger = TriggerEnum(d.pop("trigger"))
 

@@ -7,7 +7,7 @@ from typing import Any, Self, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..models.version_output_status_enum import VersionOutputStatusEnum
+from ..models.version_status_enum import VersionStatusEnum
 
 T = TypeVar("T", bound="VersionOutput")
 
@@ -17,7 +17,7 @@ class VersionOutput:
     """
     Attributes:
         number (int): Per-tenant sequence number (1, 2, ...).
-        status (VersionOutputStatusEnum): * `candidate` - Candidate
+        status (VersionStatusEnum): * `candidate` - Candidate
             * `active` - Active
             * `retired` - Retired
             * `failed` - Failed
@@ -34,7 +34,7 @@ class VersionOutput:
     """
 
     number: int
-    status: VersionOutputStatusEnum
+    status: VersionStatusEnum
     pinned: bool
     gate_metric: float | None
     metrics: Any
@@ -104,7 +104,7 @@ class VersionOutput:
         d = dict(src_dict)
         number = d.pop("number")
 
-        status = VersionOutputStatusEnum(d.pop("status"))
+        status = VersionStatusEnum(d.pop("status"))
 
         pinned = d.pop("pinned")
 

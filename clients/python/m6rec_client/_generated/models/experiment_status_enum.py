@@ -1,7 +1,7 @@
 from enum import StrEnum
 
 
-class Status212Enum(StrEnum):
+class ExperimentStatusEnum(StrEnum):
     RUNNING = "running"
     STOPPED = "stopped"
 

@@ -1,7 +1,7 @@
 from enum import StrEnum
 
 
-class VersionOutputStatusEnum(StrEnum):
+class VersionStatusEnum(StrEnum):
     ACTIVE = "active"
     CANDIDATE = "candidate"
     FAILED = "failed"

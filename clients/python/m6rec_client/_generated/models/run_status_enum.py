@@ -1,7 +1,7 @@
 from enum import StrEnum
 
 
-class RunOutputStatusEnum(StrEnum):
+class RunStatusEnum(StrEnum):
     CANCELLED = "cancelled"
     FAILED = "failed"
     QUEUED = "queued"
