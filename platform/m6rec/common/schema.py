@@ -1,8 +1,9 @@
 """OpenAPI pieces shared by the apps: tags, the bearer-key security scheme, the typed error body,
 responses with descriptions, list pages and the common parameters.
 
-Every operation carries one tag (its resource, :data:`~m6rec.common.schema_tags.SCHEMA_TAGS`), a ``summary`` and a
-``description``; every response a description. Views state them in ``extend_schema``; the
+Every operation carries one tag (its resource, one of
+:data:`~m6rec.common.schema_tags.SCHEMA_TAGS`), a ``summary`` and a ``description``; every
+response a description. Views state them in ``extend_schema``; the
 schema class below falls back to a tag derived from the path (:func:`tag_for_path`) so an
 operation is never filed under the URL prefix ``v1``.
 """
