@@ -55,6 +55,9 @@ def test_the_readme_example_runs_against_a_live_server(sdk_server, transactional
     assert client.active_version() == 1
     response = client.recommend("u1", k=10)
     assert (str(response.strategy), response.model_version) == ("model", 1)
+    assert len(client.similar("i1", k=5).items) == 5
+    session = client.recommend_session(["i1", "i2"], k=5)
+    assert len(session.items) == 5 and session.model_version == 1
 
 
 def test_batches_pages_and_typed_errors(sdk_server, sdk_tenant):
