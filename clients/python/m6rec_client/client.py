@@ -18,7 +18,7 @@ from datetime import date, datetime
 from functools import cache
 from itertools import islice
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -29,6 +29,17 @@ from m6rec_client._generated.api import __path__ as _api_path
 from m6rec_client._generated.models.change_input import ChangeInput
 from m6rec_client._generated.types import UNSET
 from m6rec_client.errors import ApiError, PayloadTooLargeError, error_from_response
+
+if TYPE_CHECKING:  # generated models (names follow the API's serializers)
+    from m6rec_client._generated.models import (
+        InteractionsIngestOutput,
+        ItemOutput,
+        RecommendationsOutput,
+        RunOutput,
+        UpsertOutput,
+        UserOutput,
+        VersionOutput,
+    )
 
 MAX_BATCH_ROWS = 10_000
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -208,20 +219,26 @@ class Client:
             exc.batch_offset, exc.rows_written = offset, written
             raise
 
-    def upsert_items(self, rows: Iterable[Any], *, batch_size: int = MAX_BATCH_ROWS):
+    def upsert_items(
+        self, rows: Iterable[Any], *, batch_size: int = MAX_BATCH_ROWS
+    ) -> UpsertOutput | None:
         """Upsert items (dicts or ``ItemRow``) from any iterable, ``batch_size`` rows a request;
         returns the summed ``UpsertOutput``."""
         from m6rec_client._generated.models.upsert_output import UpsertOutput
 
         return self._ingest("/api/v1/items", "items", rows, batch_size, UpsertOutput)
 
-    def upsert_users(self, rows: Iterable[Any], *, batch_size: int = MAX_BATCH_ROWS):
+    def upsert_users(
+        self, rows: Iterable[Any], *, batch_size: int = MAX_BATCH_ROWS
+    ) -> UpsertOutput | None:
         """Upsert end users (dicts or ``UserRow``); returns the summed ``UpsertOutput``."""
         from m6rec_client._generated.models.upsert_output import UpsertOutput
 
         return self._ingest("/api/v1/users", "users", rows, batch_size, UpsertOutput)
 
-    def ingest_interactions(self, rows: Iterable[Any], *, batch_size: int = MAX_BATCH_ROWS):
+    def ingest_interactions(
+        self, rows: Iterable[Any], *, batch_size: int = MAX_BATCH_ROWS
+    ) -> InteractionsIngestOutput | None:
         """Ingest interactions (dicts or ``InteractionRow``; ``timestamp`` a ``datetime``, an
         ISO 8601 string or epoch seconds); returns the summed ``InteractionsIngestOutput``.
         Give rows an ``event_id`` to make a retried or replayed load idempotent."""
@@ -235,38 +252,38 @@ class Client:
 
     # ------------------------------------------------------------------ catalogue
 
-    def get_item(self, item_id: str):
+    def get_item(self, item_id: str) -> ItemOutput:
         return self.call("items_retrieve", item_id)
 
     def delete_item(self, item_id: str) -> None:
         self.call("items_destroy", item_id)
 
-    def iter_items(self, *, page_size: int | None = None) -> Iterator:
+    def iter_items(self, *, page_size: int | None = None) -> Iterator[ItemOutput]:
         """Every item, following the cursor pages (``page_size`` 1..1000)."""
         return self._items_of("items_list", page_size)
 
-    def get_user(self, user_id: str):
+    def get_user(self, user_id: str) -> UserOutput:
         return self.call("users_retrieve", user_id)
 
     def delete_user(self, user_id: str) -> None:
         self.call("users_destroy", user_id)
 
-    def iter_users(self, *, page_size: int | None = None) -> Iterator:
+    def iter_users(self, *, page_size: int | None = None) -> Iterator[UserOutput]:
         return self._items_of("users_list", page_size)
 
     # ------------------------------------------------------------------ training, registry
 
-    def train(self):
+    def train(self) -> RunOutput:
         """Queue a training run (``ConflictError`` while one is queued or running)."""
         return self.call("models_train")
 
-    def get_run(self, run_id: int):
+    def get_run(self, run_id: int) -> RunOutput:
         return self.call("models_runs_retrieve", run_id)
 
-    def iter_runs(self, *, page_size: int | None = None) -> Iterator:
+    def iter_runs(self, *, page_size: int | None = None) -> Iterator[RunOutput]:
         return self._items_of("models_runs_list", page_size)
 
-    def wait_for_run(self, run_id: int, *, timeout: float = 3600.0, poll: float = 2.0):
+    def wait_for_run(self, run_id: int, *, timeout: float = 3600.0, poll: float = 2.0) -> RunOutput:
         """Poll a run until it succeeded, failed or was cancelled; returns it (``TimeoutError``
         after ``timeout`` seconds)."""
         deadline = time.monotonic() + timeout
@@ -278,30 +295,32 @@ class Client:
                 raise TimeoutError(f"training run {run_id} still {run.status} after {timeout}s")
             self._sleep(poll)
 
-    def iter_versions(self, *, page_size: int | None = None) -> Iterator:
+    def iter_versions(self, *, page_size: int | None = None) -> Iterator[VersionOutput]:
         return self._items_of("models_versions_list", page_size)
 
     def active_version(self) -> int | None:
         """The active version's number (``None``: popularity is served)."""
         return self.call("models_versions_list", limit=1).active
 
-    def promote(self, number: int, *, reason: str = ""):
+    def promote(self, number: int, *, reason: str = "") -> VersionOutput:
         return self.call("models_versions_promote", number, body=ChangeInput(reason=reason))
 
-    def pin(self, number: int, *, reason: str = ""):
+    def pin(self, number: int, *, reason: str = "") -> VersionOutput:
         return self.call("models_versions_pin", number, body=ChangeInput(reason=reason))
 
-    def rollback(self, *, reason: str = ""):
+    def rollback(self, *, reason: str = "") -> VersionOutput:
         return self.call("models_rollback", body=ChangeInput(reason=reason))
 
     # ------------------------------------------------------------------ serving
 
-    def recommend(self, user_id: str, *, k: int = 10, **options: Any):
+    def recommend(self, user_id: str, *, k: int = 10, **options: Any) -> RecommendationsOutput:
         """Top-``k`` for a user; ``options``: the endpoint's query parameters
         (``exclude_seen``, ``category``, ``exclude`` as a comma-separated string…)."""
         return self.call("user_recommendations", user_id, k=k, **options)
 
-    def recommend_session(self, recent_items: list[str], *, k: int = 10, **fields: Any):
+    def recommend_session(
+        self, recent_items: list[str], *, k: int = 10, **fields: Any
+    ) -> RecommendationsOutput:
         """Recommendations for an anonymous session from its recent items."""
         from m6rec_client._generated.models.session_recommendations_input import (
             SessionRecommendationsInput,
@@ -312,8 +331,8 @@ class Client:
         )
         return self.call("session_recommendations", body=body)
 
-    def similar(self, item_id: str, *, k: int = 10, **options: Any):
+    def similar(self, item_id: str, *, k: int = 10, **options: Any) -> RecommendationsOutput:
         return self.call("similar_items", item_id, k=k, **options)
 
-    def popular(self, *, k: int = 10, **options: Any):
+    def popular(self, *, k: int = 10, **options: Any) -> RecommendationsOutput:
         return self.call("popular_items", k=k, **options)
