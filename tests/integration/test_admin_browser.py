@@ -134,3 +134,37 @@ def _status_of(browser, pk: int) -> str:
     checkbox = browser.find_element(By.CSS_SELECTOR, f"input.action-select[value='{pk}']")
     row = checkbox.find_element(By.XPATH, "./ancestor::tr")
     return row.find_element(By.CSS_SELECTOR, "td.field-status_badge").text.strip()
+
+
+def _login(browser, live_server):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.get(f"{live_server.url}/admin/login/?next=/admin/")
+    browser.find_element(By.NAME, "username").send_keys("root")
+    browser.find_element(By.NAME, "password").send_keys("s3cret-pass")
+    browser.find_element(By.CSS_SELECTOR, "input[type=submit], button[type=submit]").click()
+    WebDriverWait(browser, 30).until(lambda d: "Site administration" in d.page_source)
+
+
+def test_version_list_fits_a_1400px_window(browser, live_server, django_user_model, two_versions):
+    """Every column visible at 1,400 px with the filter sidebar: no sideways scrolling."""
+    from m6rec.registry.models import ModelVersion
+
+    tenant, (v1, v2) = two_versions
+    long_metrics = {"validation": {"ndcg@10": 0.42431, "precision@10": 0.21504,
+                                   "recall@10": 0.18233, "model": "fusion_int8"}}  # fmt: skip
+    ModelVersion.objects.filter(tenant=tenant).update(
+        metrics=long_metrics, data_counts={"interactions": 25_000_095}
+    )
+    django_user_model.objects.create_superuser("root", "root@example.com", "s3cret-pass")
+    _login(browser, live_server)
+    assert "M6-Rec administration" in browser.title
+    browser.get(f"{live_server.url}/admin/registry/modelversion/")
+    sizes = browser.execute_script(
+        "const r = document.querySelector('#changelist .results');"
+        "const d = document.documentElement;"
+        "return [r.scrollWidth, r.clientWidth, d.scrollWidth, d.clientWidth];"
+    )
+    results_scroll, results_width, page_scroll, page_width = sizes
+    assert results_scroll <= results_width and page_scroll <= page_width, sizes

@@ -29,15 +29,31 @@ class EndUserAdmin(LargeTableAdminMixin, admin.ModelAdmin):
 
 
 class InteractionTypeFilter(admin.SimpleListFilter):
-    """Types declared by the installed domains (no DISTINCT scan of the table)."""
+    """The interaction types of the tenant filtered on, else of the domains tenants use.
+
+    Read from the domain plugins' declarations (no DISTINCT scan of the table), in each
+    domain's declaration order.
+    """
 
     title = "type"
     parameter_name = "type"
+    tenant_parameter = "tenant__id__exact"
 
     def lookups(self, request, model_admin):
         from m6rec.plugins.registry import available_domains
+        from m6rec.tenants.models import Tenant
 
-        types = sorted({t for d in available_domains().values() for t in d.interaction_types})
+        tenants = Tenant.objects.all()
+        tenant_id = request.GET.get(self.tenant_parameter, "")
+        if tenant_id.isdigit():
+            tenants = tenants.filter(pk=int(tenant_id))
+        in_use = list(tenants.order_by("domain").values_list("domain", flat=True).distinct())
+        domains = available_domains()
+        types: dict[str, None] = {}
+        for name in in_use:
+            domain = domains.get(name)
+            if domain is not None:
+                types.update(dict.fromkeys(domain.interaction_types))
         return [(t, t) for t in types]
 
     def queryset(self, request, queryset):

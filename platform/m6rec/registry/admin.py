@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html
 
 from m6rec.registry import selectors, services
@@ -23,24 +24,27 @@ def _metric(version: ModelVersion, name: str) -> str:
     return "—" if value is None else str(value)
 
 
+def _when(value) -> str:
+    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M") if value else "—"
+
+
 @admin.register(ModelVersion)
 class ModelVersionAdmin(admin.ModelAdmin):
+    # Fits a 1,400 px window beside the navigation and filter sidebars (a browser test checks
+    # it): the three validation metrics share one column, the pin is a mark only where there
+    # is one, dates are short; the activation time is on the version's page.
     list_display = (
-        "__str__",
+        "version",
         "tenant",
-        "number",
         "status_badge",
-        "pinned",
-        "ndcg_at_10",
-        "precision_at_10",
-        "recall_at_10",
+        "pin_mark",
+        "validation_metrics",
         "served_model",
         "interactions",
-        "created_at",
-        "activated_at",
+        "created",
         "run_link",
     )
-    list_display_links = ("__str__",)
+    list_display_links = ("version",)
     list_filter = ("tenant", "status", "pinned")
     search_fields = ("tenant__slug", "notes")
     ordering = ("tenant__slug", "-number")
@@ -55,6 +59,10 @@ class ModelVersionAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
         return False  # keep the history (audit log references versions)
 
+    @admin.display(description="version")
+    def version(self, obj: ModelVersion) -> str:
+        return f"v{obj.number}"
+
     @admin.display(description="status", ordering="status")
     def status_badge(self, obj: ModelVersion) -> str:
         colors = {"active": "#27ae60", "failed": "#c0392b", "candidate": "#b7950b"}
@@ -65,17 +73,22 @@ class ModelVersionAdmin(admin.ModelAdmin):
             obj.status,
         )
 
-    @admin.display(description="val ndCG@10")
-    def ndcg_at_10(self, obj: ModelVersion) -> str:
-        return _metric(obj, "ndcg@10")
+    @admin.display(description="📌")
+    def pin_mark(self, obj: ModelVersion) -> str:
+        """📌 for the pinned version; the neutral empty mark otherwise (not a red ✖)."""
+        if not obj.pinned:
+            return ""
+        return format_html('<span class="m6rec-pinned" title="pinned">{}</span>', "📌")
 
-    @admin.display(description="val P@10")
-    def precision_at_10(self, obj: ModelVersion) -> str:
-        return _metric(obj, "precision@10")
-
-    @admin.display(description="val R@10")
-    def recall_at_10(self, obj: ModelVersion) -> str:
-        return _metric(obj, "recall@10")
+    @admin.display(description="validation nDCG@10 (P, R)")
+    def validation_metrics(self, obj: ModelVersion) -> str:
+        return format_html(
+            '<span class="m6rec-metrics" title="validation nDCG@10; precision@10 · recall@10">'
+            '<strong>{}</strong><br><small style="white-space:nowrap">P {} · R {}</small></span>',
+            _metric(obj, "ndcg@10"),
+            _metric(obj, "precision@10"),
+            _metric(obj, "recall@10"),
+        )
 
     @admin.display(description="model")
     def served_model(self, obj: ModelVersion) -> str:
@@ -83,7 +96,12 @@ class ModelVersionAdmin(admin.ModelAdmin):
 
     @admin.display(description="interactions")
     def interactions(self, obj: ModelVersion):
-        return (obj.data_counts or {}).get("interactions", "—")
+        value = (obj.data_counts or {}).get("interactions")
+        return f"{value:,}" if isinstance(value, int) else (value or "—")
+
+    @admin.display(description="created", ordering="created_at")
+    def created(self, obj: ModelVersion) -> str:
+        return _when(obj.created_at)
 
     @admin.display(description="run")
     def run_link(self, obj: ModelVersion) -> str:

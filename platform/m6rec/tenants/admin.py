@@ -10,6 +10,10 @@ from django.utils import timezone
 from m6rec.tenants.models import ALL_SCOPES, KEY_PREFIX, ApiKey, Tenant, generate_token, hash_token
 from m6rec.tenants.services import validate_domain_config
 
+# The admin site's branding (this app's admin module loads first of the project's).
+admin.site.site_header = "M6-Rec administration"
+admin.site.site_title = "M6-Rec administration"
+
 
 def _domain_choices():
     from m6rec.plugins.registry import domain_choices
