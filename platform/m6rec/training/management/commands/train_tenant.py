@@ -102,8 +102,13 @@ class Command(ProjectCommand):
             services.training_run_execute(run_id=run.pk, overrides=overrides)
             return
         from tqdm import tqdm
+        from tqdm.contrib.logging import logging_redirect_tqdm
 
-        with tqdm(total=100, bar_format="{desc:<16}{bar}| {n:.0f}% [{elapsed}]") as bar:
+        # log lines (e.g. "run 1: … registered") print above the bar, not glued to its end
+        with (
+            logging_redirect_tqdm(),
+            tqdm(total=100, bar_format="{desc:<16}{bar}| {n:.0f}% [{elapsed}]") as bar,
+        ):
 
             def on_progress(stage: str, percent: float) -> None:
                 bar.set_description_str(stage, refresh=False)
