@@ -61,6 +61,10 @@ setup_env() {
   export PYTHONUNBUFFERED=1
   # implicit (ALS) and numpy: one BLAS thread per process; parallelism comes from processes.
   export OPENBLAS_NUM_THREADS="${OPENBLAS_NUM_THREADS:-1}"
+  # web and the worker share this machine: training runs niced with one thread per numeric
+  # library (m6rec.ops.worker_limits; docs/production.md "Training beside web processes")
+  export M6REC_WORKER_NICE="${M6REC_WORKER_NICE:-10}"
+  export M6REC_WORKER_THREADS="${M6REC_WORKER_THREADS:-1}"
 }
 
 pid_of() { cat "$RUN/$1.pid" 2>/dev/null || true; }

@@ -11,6 +11,7 @@ every ``M6REC_TRAINING_SWEEP_INTERVAL`` (15 s in production, with a 60 s lock ti
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 
@@ -32,6 +33,13 @@ TIMING = {"M6REC_TRAINING_LOCK_TIMEOUT": str(LOCK_TIMEOUT), "M6REC_TRAINING_HEAR
 
 def _staging(media: Path, run_id: int, attempt: int) -> list[Path]:
     return sorted((media / "bundles" / ".staging").glob(f"crashy-run{run_id}a{attempt}-*"))
+
+
+def _children(pid: int) -> list[int]:
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        found += [int(p) for p in (task / "children").read_text().split()]
+    return found
 
 
 def _wait(predicate, timeout: float, message) -> None:
@@ -59,6 +67,9 @@ def test_killed_worker_run_is_requeued_within_the_bound_and_staging_collected(
     # attempt 1 is inside the engine (its bundle staged) while a second worker starts
     _wait(lambda: _staging(media, run_id, 1), 90, lambda: worker.log()[-3000:])
     second = start_worker(env=TIMING)  # start-up sweep: the heartbeat is fresh, nothing to do
+    # training yields to web processes: the worker and its pool processes run niced (item 6)
+    for pid in [second.process.pid, *_children(second.process.pid)]:
+        assert os.getpriority(os.PRIO_PROCESS, pid) >= 10, pid
     run = TrainingRun.objects.get(pk=run_id)
     assert run.status == "running" and run.attempts == 1, "attempt 1 ended before the kill"
     worker.kill()

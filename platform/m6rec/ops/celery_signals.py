@@ -77,3 +77,9 @@ def connect() -> None:
     signals.task_postrun.connect(task_finished, weak=False, dispatch_uid=HEADER)
     signals.worker_ready.connect(start_worker_metrics, weak=False, dispatch_uid=HEADER)
     signals.worker_process_shutdown.connect(worker_process_exit, weak=False, dispatch_uid=HEADER)
+    from .worker_limits import apply_worker_limits
+
+    signals.worker_init.connect(apply_worker_limits, weak=False, dispatch_uid="m6rec-limits")
+    signals.worker_process_init.connect(
+        apply_worker_limits, weak=False, dispatch_uid="m6rec-limits-child"
+    )

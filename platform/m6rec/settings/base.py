@@ -193,6 +193,11 @@ M6REC_PROMOTION_MARGIN = env.float("M6REC_PROMOTION_MARGIN", default=0.0)
 # detected within lock timeout + sweep interval (60 + 15 s).
 M6REC_TRAINING_LOCK_TIMEOUT = env.int("M6REC_TRAINING_LOCK_TIMEOUT", default=60)
 M6REC_TRAINING_HEARTBEAT_S = env.float("M6REC_TRAINING_HEARTBEAT_S", default=10.0)
+# Training workers yield to web processes on a shared host (m6rec.ops.worker_limits): worker
+# processes run at this niceness (0 = unchanged) with at most this many threads per numeric
+# library (BLAS/OpenMP, TensorFlow, implicit; 0 = the libraries' defaults, ~one per core).
+M6REC_WORKER_NICE = env.int("M6REC_WORKER_NICE", default=10)
+M6REC_WORKER_THREADS = env.int("M6REC_WORKER_THREADS", default=0)
 M6REC_TRAINING_MAX_ATTEMPTS = env.int("M6REC_TRAINING_MAX_ATTEMPTS", default=2)
 # Engine TrainConfig overrides for every tenant (a tenant's config["training"] overrides these).
 M6REC_TRAIN_CONFIG = env.json("M6REC_TRAIN_CONFIG", default={})

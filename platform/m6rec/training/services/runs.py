@@ -28,13 +28,17 @@ def _setting(name: str, default: Any) -> Any:
 
 
 def train_config_for(*, tenant, overrides: dict | None = None):
-    """The engine :class:`~engine.pipeline.TrainConfig` for a tenant: defaults, overlaid with
-    ``settings.M6REC_TRAIN_CONFIG``, the tenant's ``config["training"]`` and ``overrides``
-    (unknown keys are ignored; JSON lists become tuples)."""
+    """The engine :class:`~engine.pipeline.TrainConfig` for a tenant: defaults (threads:
+    ``M6REC_WORKER_THREADS`` when set), overlaid with ``settings.M6REC_TRAIN_CONFIG``, the
+    tenant's ``config["training"]`` and ``overrides`` (unknown keys are ignored; JSON lists
+    become tuples)."""
     from engine.pipeline import TrainConfig
+    from m6rec.ops.worker_limits import worker_threads
 
     known = {f.name: f for f in dataclasses.fields(TrainConfig)}
     merged: dict[str, Any] = {}
+    if worker_threads() and "num_threads" in known:
+        merged["num_threads"] = worker_threads()
     tenant_training = (tenant.config or {}).get("training") or {}
     sources = (_setting("M6REC_TRAIN_CONFIG", {}) or {}, tenant_training, overrides or {})
     for source in sources:
