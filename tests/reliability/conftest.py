@@ -293,7 +293,8 @@ def throwaway_redis():
 def live_stack(throwaway_postgres, throwaway_redis, tmp_path_factory):
     """Migrated database, collected static files, one tenant with an all-scopes key and a few
     rows, gunicorn (2 processes) with the production settings. ``SimpleNamespace(server,
-    postgres, redis, token, tenant, env)``; a test that stops a service must start it again."""
+    postgres, redis, token, tenant, env, manage)``; a test that stops a service must start it
+    again."""
     media = tmp_path_factory.mktemp("media")
     env = server_env(
         database_url=throwaway_postgres.url(),
@@ -314,6 +315,7 @@ def live_stack(throwaway_postgres, throwaway_redis, tmp_path_factory):
             token=token,
             tenant="shop",
             env=env,
+            manage=lambda *args: manage(env, *args),
         )
         seed(stack)
         yield stack
