@@ -49,7 +49,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
     search_fields = ("tenant__slug", "notes")
     ordering = ("tenant__slug", "-number")
     actions = ["promote_selected", "rollback_tenants", "pin_selected", "unpin_tenants"]
-    readonly_fields = [f.name for f in ModelVersion._meta.fields]
+    readonly_fields = [*(f.name for f in ModelVersion._meta.fields), "online_metrics"]
     list_select_related = ("tenant", "run")
     change_list_template = "admin/registry/modelversion/change_list.html"
 
@@ -109,6 +109,26 @@ class ModelVersionAdmin(admin.ModelAdmin):
             return "—"
         url = reverse("admin:training_trainingrun_change", args=[obj.run_id])
         return format_html('<a href="{}">run {}</a>', url, obj.run_id)
+
+    @admin.display(description="online metrics (last 30 days)")
+    def online_metrics(self, obj: ModelVersion) -> str:
+        """Next to the offline metrics: the version's daily click-through and conversion
+        rates, attributed through recommendation ids (m6rec.online)."""
+        from m6rec.online.charts import online_rates_svg
+        from m6rec.online.selectors import version_online_metrics
+
+        metrics = version_online_metrics(tenant=obj.tenant, number=obj.number)
+        t = metrics["totals"]
+        return format_html(
+            "{}<p>{} impressions, {} clicks (CTR {}), {} conversions ({}); goal types: {}</p>",
+            online_rates_svg(metrics),
+            t["impressions"],
+            t["clicks"],
+            f"{t['ctr']['rate']:.2%}",
+            t["conversions"],
+            f"{t['conversion_rate']['rate']:.2%}",
+            ", ".join(metrics["goal_types"]),
+        )
 
     # ------------------------------------------------------------------ chart
     def changelist_view(self, request, extra_context=None):

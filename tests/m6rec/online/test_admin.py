@@ -86,3 +86,12 @@ def test_the_online_chart_renders_rates_with_axes_and_legend():
     assert "rate per impression" in svg and "day of the recommendation" in svg
     assert "click-through rate" in svg and "conversion rate" in svg
     assert "No impressions yet" in str(online_rates_svg({"version": 3, "days": []}))
+
+
+def test_the_version_page_shows_online_metrics_next_to_offline_ones(admin_client, tenant):
+    from m6rec.registry.models import ModelVersion
+
+    version = ModelVersion.objects.get(tenant=tenant, number=1)
+    page = admin_client.get(f"/admin/registry/modelversion/{version.pk}/change/").content.decode()
+    assert "Online metrics (last 30 days)" in page
+    assert "No impressions yet" in page and "goal types: like, share" in page
