@@ -79,7 +79,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Items similar to an item */
+        /**
+         * Items similar to an item
+         * @description Items the item-item model links to this one (interacted with together), then the nearest by the model's item vectors; popularity for an item the model has not seen. 404 when the tenant has no such item.
+         */
         get: operations["similar_items"];
         put?: never;
         post?: never;
@@ -380,7 +383,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The tenant's most popular items */
+        /**
+         * The tenant's most popular items
+         * @description By the number of distinct users who interacted with them, from the active model's training data (the database without a model); active items only.
+         */
         get: operations["popular_items"];
         put?: never;
         post?: never;
@@ -399,7 +405,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Recommendations for an anonymous session from its recent items */
+        /**
+         * Recommendations for an anonymous session from its recent items
+         * @description Folds the recent items into a user vector (items the tenant or the model does not know are ignored; none left: popularity). The recent items are never recommended back. `session_id` places the session in a running experiment's arm.
+         */
         post: operations["session_recommendations"];
         delete?: never;
         options?: never;
@@ -1400,6 +1409,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description The items, best first, with the version and strategy that chose them and the `recommendation_id` to send with the interactions they lead to. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2469,6 +2479,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description The items, best first, with the version and strategy that chose them and the `recommendation_id` to send with the interactions they lead to. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2528,6 +2539,7 @@ export interface operations {
             };
         };
         responses: {
+            /** @description The items, best first, with the version and strategy that chose them and the `recommendation_id` to send with the interactions they lead to. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2890,6 +2902,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description The items, best first, with the version and strategy that chose them and the `recommendation_id` to send with the interactions they lead to. */
             200: {
                 headers: {
                     [name: string]: unknown;

@@ -27,7 +27,7 @@ from rest_framework.views import APIView
 from m6rec.common.auth import ApiKeyAuthentication, HasRecommendScope, request_tenant
 from m6rec.common.errors import api_exception_handler, quoted
 from m6rec.common.negotiation import FastJsonNegotiation
-from m6rec.common.schema import error_responses, path_id_param
+from m6rec.common.schema import error_responses, ok, path_id_param
 from m6rec.common.validation import clean_path_id
 from m6rec.serving import services
 
@@ -279,6 +279,11 @@ _K = OpenApiParameter(
     {"type": "integer", "minimum": 1, "maximum": MAX_K, "default": 10},
     description=f"Number of items, 1..{MAX_K} (default 10); any other value is a 400 on `k`.",
 )
+TAG = ["recommendations"]
+OK_TEXT = (
+    "The items, best first, with the version and strategy that chose them and the "
+    "`recommendation_id` to send with the interactions they lead to."
+)
 _CATEGORY = OpenApiParameter("category", OpenApiTypes.STR, description="Item category filter")
 _EXPLAIN = OpenApiParameter(
     "explain",
@@ -295,7 +300,7 @@ _INCLUDE = OpenApiParameter(
 class UserRecommendationsApi(_ServingApi):
     @extend_schema(
         operation_id="user_recommendations",
-        tags=["recommend"],
+        tags=TAG,
         parameters=[
             path_id_param("user_id"),
             _K,
@@ -305,7 +310,10 @@ class UserRecommendationsApi(_ServingApi):
             _EXPLAIN,
             _INCLUDE,
         ],
-        responses={200: RecommendationsOutput, **error_responses(400, 401, 403, 429)},
+        responses={
+            200: ok(RecommendationsOutput, OK_TEXT),
+            **error_responses(400, 401, 403, 429),
+        },
         summary="Top-K recommendations for an end user",
         description="Folds in the user's stored interactions, so behaviour ingested after "
         "training counts at once. Unknown users (or users without usable history) get "
@@ -329,10 +337,16 @@ class UserRecommendationsApi(_ServingApi):
 class SessionRecommendationsApi(_ServingApi):
     @extend_schema(
         operation_id="session_recommendations",
-        tags=["recommend"],
+        tags=TAG,
         request=SessionRecommendationsInput,
-        responses={200: RecommendationsOutput, **error_responses(400, 401, 403, 413, 415, 429)},
+        responses={
+            200: ok(RecommendationsOutput, OK_TEXT),
+            **error_responses(400, 401, 403, 413, 415, 429),
+        },
         summary="Recommendations for an anonymous session from its recent items",
+        description="Folds the recent items into a user vector (items the tenant or the model "
+        "does not know are ignored; none left: popularity). The recent items are never "
+        "recommended back. `session_id` places the session in a running experiment's arm.",
     )
     def post(self, request):
         data = _validated(SessionRecommendationsInput, request.data)
@@ -351,10 +365,16 @@ class SessionRecommendationsApi(_ServingApi):
 class SimilarItemsApi(_ServingApi):
     @extend_schema(
         operation_id="similar_items",
-        tags=["recommend"],
+        tags=TAG,
         parameters=[path_id_param("item_id"), _K, _EXPLAIN, _INCLUDE],
-        responses={200: RecommendationsOutput, **error_responses(400, 401, 403, 404, 429)},
+        responses={
+            200: ok(RecommendationsOutput, OK_TEXT),
+            **error_responses(400, 401, 403, 404, 429),
+        },
         summary="Items similar to an item",
+        description="Items the item-item model links to this one (interacted with together), "
+        "then the nearest by the model's item vectors; popularity for an item the model has "
+        "not seen. 404 when the tenant has no such item.",
     )
     def get(self, request, item_id: str):
         item_id = clean_path_id(item_id, param="item_id")
@@ -374,10 +394,15 @@ class SimilarItemsApi(_ServingApi):
 class PopularApi(_ServingApi):
     @extend_schema(
         operation_id="popular_items",
-        tags=["recommend"],
+        tags=TAG,
         parameters=[_K, _CATEGORY, _EXPLAIN, _INCLUDE],
-        responses={200: RecommendationsOutput, **error_responses(400, 401, 403, 429)},
+        responses={
+            200: ok(RecommendationsOutput, OK_TEXT),
+            **error_responses(400, 401, 403, 429),
+        },
         summary="The tenant's most popular items",
+        description="By the number of distinct users who interacted with them, from the "
+        "active model's training data (the database without a model); active items only.",
     )
     def get(self, request):
         params = POPULAR_QUERY.parse(request)

@@ -6,41 +6,27 @@ import httpx
 from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.error import Error
-from ...models.popular_items_include import PopularItemsInclude
 from ...models.recommendations_output import RecommendationsOutput
-from ...types import UNSET, Response, Unset
+from ...models.session_recommendations_input import SessionRecommendationsInput
+from ...types import Response
 
 
 def _get_kwargs(
     *,
-    category: str | Unset = UNSET,
-    explain: bool | Unset = UNSET,
-    include: PopularItemsInclude | Unset = UNSET,
-    k: int | Unset = 10,
+    body: SessionRecommendationsInput,
 ) -> dict[str, Any]:
-
-    params: dict[str, Any] = {}
-
-    params["category"] = category
-
-    params["explain"] = explain
-
-    json_include: str | Unset = UNSET
-    if not isinstance(include, Unset):
-        json_include = include.value
-
-    params["include"] = json_include
-
-    params["k"] = k
-
-    params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
+    headers: dict[str, Any] = {}
 
     _kwargs: dict[str, Any] = {
-        "method": "get",
-        "url": "/api/v1/popular",
-        "params": params,
+        "method": "post",
+        "url": "/api/v1/recommendations",
     }
 
+    _kwargs["json"] = body.to_dict()
+
+    headers["Content-Type"] = "application/json"
+
+    _kwargs["headers"] = headers
     return _kwargs
 
 
@@ -67,6 +53,16 @@ def _parse_response(
 
         return response_403
 
+    if response.status_code == 413:
+        response_413 = Error.from_dict(response.json())
+
+        return response_413
+
+    if response.status_code == 415:
+        response_415 = Error.from_dict(response.json())
+
+        return response_415
+
     if response.status_code == 429:
         response_429 = Error.from_dict(response.json())
 
@@ -92,18 +88,16 @@ def _build_response(
 def sync_detailed(
     *,
     client: AuthenticatedClient,
-    category: str | Unset = UNSET,
-    explain: bool | Unset = UNSET,
-    include: PopularItemsInclude | Unset = UNSET,
-    k: int | Unset = 10,
+    body: SessionRecommendationsInput,
 ) -> Response[Error | RecommendationsOutput]:
-    """The tenant's most popular items
+    """Recommendations for an anonymous session from its recent items
+
+     Folds the recent items into a user vector (items the tenant or the model does not know are ignored;
+    none left: popularity). The recent items are never recommended back. `session_id` places the session
+    in a running experiment's arm.
 
     Args:
-        category (str | Unset):
-        explain (bool | Unset):
-        include (PopularItemsInclude | Unset):
-        k (int | Unset):  Default: 10.
+        body (SessionRecommendationsInput):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -114,10 +108,7 @@ def sync_detailed(
     """
 
     kwargs = _get_kwargs(
-        category=category,
-        explain=explain,
-        include=include,
-        k=k,
+        body=body,
     )
 
     response = client.get_httpx_client().request(
@@ -130,18 +121,16 @@ def sync_detailed(
 def sync(
     *,
     client: AuthenticatedClient,
-    category: str | Unset = UNSET,
-    explain: bool | Unset = UNSET,
-    include: PopularItemsInclude | Unset = UNSET,
-    k: int | Unset = 10,
+    body: SessionRecommendationsInput,
 ) -> Error | RecommendationsOutput | None:
-    """The tenant's most popular items
+    """Recommendations for an anonymous session from its recent items
+
+     Folds the recent items into a user vector (items the tenant or the model does not know are ignored;
+    none left: popularity). The recent items are never recommended back. `session_id` places the session
+    in a running experiment's arm.
 
     Args:
-        category (str | Unset):
-        explain (bool | Unset):
-        include (PopularItemsInclude | Unset):
-        k (int | Unset):  Default: 10.
+        body (SessionRecommendationsInput):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -153,28 +142,23 @@ def sync(
 
     return sync_detailed(
         client=client,
-        category=category,
-        explain=explain,
-        include=include,
-        k=k,
+        body=body,
     ).parsed
 
 
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
-    category: str | Unset = UNSET,
-    explain: bool | Unset = UNSET,
-    include: PopularItemsInclude | Unset = UNSET,
-    k: int | Unset = 10,
+    body: SessionRecommendationsInput,
 ) -> Response[Error | RecommendationsOutput]:
-    """The tenant's most popular items
+    """Recommendations for an anonymous session from its recent items
+
+     Folds the recent items into a user vector (items the tenant or the model does not know are ignored;
+    none left: popularity). The recent items are never recommended back. `session_id` places the session
+    in a running experiment's arm.
 
     Args:
-        category (str | Unset):
-        explain (bool | Unset):
-        include (PopularItemsInclude | Unset):
-        k (int | Unset):  Default: 10.
+        body (SessionRecommendationsInput):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -185,10 +169,7 @@ async def asyncio_detailed(
     """
 
     kwargs = _get_kwargs(
-        category=category,
-        explain=explain,
-        include=include,
-        k=k,
+        body=body,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -199,18 +180,16 @@ async def asyncio_detailed(
 async def asyncio(
     *,
     client: AuthenticatedClient,
-    category: str | Unset = UNSET,
-    explain: bool | Unset = UNSET,
-    include: PopularItemsInclude | Unset = UNSET,
-    k: int | Unset = 10,
+    body: SessionRecommendationsInput,
 ) -> Error | RecommendationsOutput | None:
-    """The tenant's most popular items
+    """Recommendations for an anonymous session from its recent items
+
+     Folds the recent items into a user vector (items the tenant or the model does not know are ignored;
+    none left: popularity). The recent items are never recommended back. `session_id` places the session
+    in a running experiment's arm.
 
     Args:
-        category (str | Unset):
-        explain (bool | Unset):
-        include (PopularItemsInclude | Unset):
-        k (int | Unset):  Default: 10.
+        body (SessionRecommendationsInput):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -223,9 +202,6 @@ async def asyncio(
     return (
         await asyncio_detailed(
             client=client,
-            category=category,
-            explain=explain,
-            include=include,
-            k=k,
+            body=body,
         )
     ).parsed

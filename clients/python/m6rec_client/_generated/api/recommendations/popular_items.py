@@ -6,27 +6,41 @@ import httpx
 from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.error import Error
+from ...models.popular_items_include import PopularItemsInclude
 from ...models.recommendations_output import RecommendationsOutput
-from ...models.session_recommendations_input import SessionRecommendationsInput
-from ...types import Response
+from ...types import UNSET, Response, Unset
 
 
 def _get_kwargs(
     *,
-    body: SessionRecommendationsInput,
+    category: str | Unset = UNSET,
+    explain: bool | Unset = UNSET,
+    include: PopularItemsInclude | Unset = UNSET,
+    k: int | Unset = 10,
 ) -> dict[str, Any]:
-    headers: dict[str, Any] = {}
+
+    params: dict[str, Any] = {}
+
+    params["category"] = category
+
+    params["explain"] = explain
+
+    json_include: str | Unset = UNSET
+    if not isinstance(include, Unset):
+        json_include = include.value
+
+    params["include"] = json_include
+
+    params["k"] = k
+
+    params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
 
     _kwargs: dict[str, Any] = {
-        "method": "post",
-        "url": "/api/v1/recommendations",
+        "method": "get",
+        "url": "/api/v1/popular",
+        "params": params,
     }
 
-    _kwargs["json"] = body.to_dict()
-
-    headers["Content-Type"] = "application/json"
-
-    _kwargs["headers"] = headers
     return _kwargs
 
 
@@ -53,16 +67,6 @@ def _parse_response(
 
         return response_403
 
-    if response.status_code == 413:
-        response_413 = Error.from_dict(response.json())
-
-        return response_413
-
-    if response.status_code == 415:
-        response_415 = Error.from_dict(response.json())
-
-        return response_415
-
     if response.status_code == 429:
         response_429 = Error.from_dict(response.json())
 
@@ -88,12 +92,21 @@ def _build_response(
 def sync_detailed(
     *,
     client: AuthenticatedClient,
-    body: SessionRecommendationsInput,
+    category: str | Unset = UNSET,
+    explain: bool | Unset = UNSET,
+    include: PopularItemsInclude | Unset = UNSET,
+    k: int | Unset = 10,
 ) -> Response[Error | RecommendationsOutput]:
-    """Recommendations for an anonymous session from its recent items
+    """The tenant's most popular items
+
+     By the number of distinct users who interacted with them, from the active model's training data (the
+    database without a model); active items only.
 
     Args:
-        body (SessionRecommendationsInput):
+        category (str | Unset):
+        explain (bool | Unset):
+        include (PopularItemsInclude | Unset):
+        k (int | Unset):  Default: 10.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -104,7 +117,10 @@ def sync_detailed(
     """
 
     kwargs = _get_kwargs(
-        body=body,
+        category=category,
+        explain=explain,
+        include=include,
+        k=k,
     )
 
     response = client.get_httpx_client().request(
@@ -117,12 +133,21 @@ def sync_detailed(
 def sync(
     *,
     client: AuthenticatedClient,
-    body: SessionRecommendationsInput,
+    category: str | Unset = UNSET,
+    explain: bool | Unset = UNSET,
+    include: PopularItemsInclude | Unset = UNSET,
+    k: int | Unset = 10,
 ) -> Error | RecommendationsOutput | None:
-    """Recommendations for an anonymous session from its recent items
+    """The tenant's most popular items
+
+     By the number of distinct users who interacted with them, from the active model's training data (the
+    database without a model); active items only.
 
     Args:
-        body (SessionRecommendationsInput):
+        category (str | Unset):
+        explain (bool | Unset):
+        include (PopularItemsInclude | Unset):
+        k (int | Unset):  Default: 10.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -134,19 +159,31 @@ def sync(
 
     return sync_detailed(
         client=client,
-        body=body,
+        category=category,
+        explain=explain,
+        include=include,
+        k=k,
     ).parsed
 
 
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
-    body: SessionRecommendationsInput,
+    category: str | Unset = UNSET,
+    explain: bool | Unset = UNSET,
+    include: PopularItemsInclude | Unset = UNSET,
+    k: int | Unset = 10,
 ) -> Response[Error | RecommendationsOutput]:
-    """Recommendations for an anonymous session from its recent items
+    """The tenant's most popular items
+
+     By the number of distinct users who interacted with them, from the active model's training data (the
+    database without a model); active items only.
 
     Args:
-        body (SessionRecommendationsInput):
+        category (str | Unset):
+        explain (bool | Unset):
+        include (PopularItemsInclude | Unset):
+        k (int | Unset):  Default: 10.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -157,7 +194,10 @@ async def asyncio_detailed(
     """
 
     kwargs = _get_kwargs(
-        body=body,
+        category=category,
+        explain=explain,
+        include=include,
+        k=k,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -168,12 +208,21 @@ async def asyncio_detailed(
 async def asyncio(
     *,
     client: AuthenticatedClient,
-    body: SessionRecommendationsInput,
+    category: str | Unset = UNSET,
+    explain: bool | Unset = UNSET,
+    include: PopularItemsInclude | Unset = UNSET,
+    k: int | Unset = 10,
 ) -> Error | RecommendationsOutput | None:
-    """Recommendations for an anonymous session from its recent items
+    """The tenant's most popular items
+
+     By the number of distinct users who interacted with them, from the active model's training data (the
+    database without a model); active items only.
 
     Args:
-        body (SessionRecommendationsInput):
+        category (str | Unset):
+        explain (bool | Unset):
+        include (PopularItemsInclude | Unset):
+        k (int | Unset):  Default: 10.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -186,6 +235,9 @@ async def asyncio(
     return (
         await asyncio_detailed(
             client=client,
-            body=body,
+            category=category,
+            explain=explain,
+            include=include,
+            k=k,
         )
     ).parsed

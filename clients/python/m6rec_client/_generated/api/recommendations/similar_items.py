@@ -105,6 +105,10 @@ def sync_detailed(
 ) -> Response[Error | RecommendationsOutput]:
     """Items similar to an item
 
+     Items the item-item model links to this one (interacted with together), then the nearest by the
+    model's item vectors; popularity for an item the model has not seen. 404 when the tenant has no such
+    item.
+
     Args:
         item_id (str):
         explain (bool | Unset):
@@ -143,6 +147,10 @@ def sync(
 ) -> Error | RecommendationsOutput | None:
     """Items similar to an item
 
+     Items the item-item model links to this one (interacted with together), then the nearest by the
+    model's item vectors; popularity for an item the model has not seen. 404 when the tenant has no such
+    item.
+
     Args:
         item_id (str):
         explain (bool | Unset):
@@ -175,6 +183,10 @@ async def asyncio_detailed(
     k: int | Unset = 10,
 ) -> Response[Error | RecommendationsOutput]:
     """Items similar to an item
+
+     Items the item-item model links to this one (interacted with together), then the nearest by the
+    model's item vectors; popularity for an item the model has not seen. 404 when the tenant has no such
+    item.
 
     Args:
         item_id (str):
@@ -211,6 +223,10 @@ async def asyncio(
     k: int | Unset = 10,
 ) -> Error | RecommendationsOutput | None:
     """Items similar to an item
+
+     Items the item-item model links to this one (interacted with together), then the nearest by the
+    model's item vectors; popularity for an item the model has not seen. 404 when the tenant has no such
+    item.
 
     Args:
         item_id (str):
