@@ -73,7 +73,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
             obj.status,
         )
 
-    @admin.display(description="📌")
+    @admin.display(description="pin")
     def pin_mark(self, obj: ModelVersion) -> str:
         """📌 for the pinned version; the neutral empty mark otherwise (not a red ✖)."""
         if not obj.pinned:
