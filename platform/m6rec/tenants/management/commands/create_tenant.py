@@ -59,7 +59,10 @@ class Command(ProjectCommand):
         except json.JSONDecodeError as exc:
             raise CommandError(f"--config is not valid JSON: {exc}") from exc
         if Tenant.objects.filter(slug=slug).exists():
-            raise CommandError(f"A tenant with slug {slug!r} already exists.")
+            raise CommandError(
+                f"A tenant with slug {slug!r} already exists (see: manage.py list_tenants). "
+                f"Another API key for it: manage.py api_keys create {slug} --name NAME"
+            )
         try:
             with transaction.atomic():
                 tenant = tenant_create(
