@@ -38,12 +38,12 @@ def _on_active_version_changed(sender, tenant_id=None, **kwargs) -> None:
 
 
 def _on_items_changed(sender, tenant_id=None, item_ids=(), **kwargs) -> None:
-    from m6rec.serving.selectors import catalog
+    from m6rec.serving.memos import catalogue_memo
 
-    catalog.forget(tenant_id, item_ids)
+    catalogue_memo.forget(tenant_id, item_ids)
 
 
 def _on_item_saved(sender, instance, **kwargs) -> None:
-    from m6rec.serving.selectors import catalog
+    from m6rec.serving.memos import catalogue_memo
 
-    catalog.forget(instance.tenant_id, [instance.external_id])
+    catalogue_memo.forget(instance.tenant_id, [instance.external_id])

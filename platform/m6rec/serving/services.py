@@ -4,28 +4,35 @@ Each public function returns a :class:`Recommendations`: the final items (domain
 request filters applied, cut to ``k``), the version number of the model that produced them
 (``None`` for database popularity) and the strategy (``"model"`` or ``"popularity"``).
 
-Candidate flow: the engine (or popularity) is asked for ``3 × k`` candidates that respect the
-request filters it understands (``exclude_items``, ``allowed_items`` for a category); the
-survivors are checked against the catalogue (exists, active, category: the authoritative
-filter), handed to the tenant's domain rules, and cut to ``k``. When too few survive, the pool
-is enlarged (×3, up to four rounds) with everything already rejected excluded.
+The request path: the model that serves the request (the active version or the user's
+experiment arm, :mod:`m6rec.online.serving`) → the user and their history (one query,
+:mod:`m6rec.serving.selectors`) → candidates (:mod:`m6rec.serving.candidates`: engine,
+catalogue check, domain rules) → the response's recommendation id, impressions and, when
+asked, explanations.
 """
 
 from __future__ import annotations
 
 import logging
-import weakref
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
 
 from domains.records import Candidate, InteractionRecord, UserRecord
 from m6rec.online import serving as online
-from m6rec.plugins.registry import get_domain
 from m6rec.serving import selectors
+from m6rec.serving.candidates import (
+    Context,
+    History,
+    context_for,
+    db_popular_fetch,
+    finish,
+    model_fetch,
+    model_popular_fetch,
+    weighted_history,
+)
 from m6rec.serving.loading import ServingModel, get_serving_model
 
 logger = logging.getLogger(__name__)
@@ -43,8 +50,6 @@ __all__ = [
 
 MODEL = "model"
 POPULARITY = "popularity"
-OVERFETCH = 3
-MAX_ROUNDS = 4
 
 
 class UnknownItem(LookupError):
@@ -64,188 +69,6 @@ class Recommendations:
 
 
 # ---------------------------------------------------------------------- helpers
-@dataclass
-class _Context:
-    tenant: Any
-    domain: Any
-    config: dict[str, Any]
-    category: str | None
-    allowed: frozenset[str] | None  # items of the category (engine-side pre-filter)
-
-
-def _context(tenant, category: str | None) -> _Context:
-    domain = get_domain(tenant.domain)
-    config = domain.resolve_config(tenant.domain_config)
-    allowed = (
-        selectors.category_item_ids(tenant=tenant, category=category)
-        if category is not None
-        else None
-    )
-    return _Context(tenant, domain, config, category, allowed)
-
-
-def _weights(ctx: _Context, rows: Sequence[selectors.HistoryRow]) -> list[tuple[str, float]]:
-    """(item id, confidence) per stored interaction, oldest first, with the domain's weights."""
-    memo: dict[tuple[str, float], float] = {}
-    for key in {(r[1], r[2]) for r in rows}:  # few distinct (type, value) pairs per user
-        try:
-            memo[key] = float(ctx.domain.interaction_weight(key[0], key[1], config=ctx.config))
-        except ValueError:  # a type the domain no longer declares: neutral weight
-            memo[key] = 1.0
-    return [(item_id, memo[type_, value]) for item_id, type_, value, _ts in rows]
-
-
-class _History(Sequence[InteractionRecord]):
-    """The user's stored interactions as :class:`InteractionRecord`, built on first use.
-
-    Domain rules receive it as ``history``; only some read it (ecommerce's repurchase rules,
-    say), and building a record with an aware ``datetime`` per interaction for every request
-    would cost about as much as scoring the model. ``rows`` may be a callable that reads them
-    (a user whose rows were not read because the model was trained on exactly those).
-    """
-
-    __slots__ = ("_built", "_rows", "_user_id")
-
-    def __init__(
-        self,
-        user_id: str,
-        rows: Sequence[selectors.HistoryRow] | Callable[[], Sequence[selectors.HistoryRow]],
-    ) -> None:
-        self._user_id = user_id
-        self._rows = rows
-        self._built: list[InteractionRecord] | None = None
-
-    def _stored(self) -> Sequence[selectors.HistoryRow]:
-        if callable(self._rows):
-            self._rows = self._rows()
-        return self._rows
-
-    def _records(self) -> list[InteractionRecord]:
-        if self._built is None:
-            self._built = [
-                InteractionRecord(
-                    user_id=self._user_id,
-                    item_id=i,
-                    type=t,
-                    value=v,
-                    timestamp=datetime.fromtimestamp(ts, tz=UTC),
-                )
-                for i, t, v, ts in self._stored()
-            ]
-        return self._built
-
-    def __getitem__(self, index):
-        return self._records()[index]
-
-    def __iter__(self) -> Iterator[InteractionRecord]:
-        return iter(self._records())
-
-    def __len__(self) -> int:
-        return len(self._stored())
-
-    def __repr__(self) -> str:
-        return f"_History({self._user_id!r})"
-
-
-Fetch = Callable[[int, frozenset[str]], list[tuple[str, float]]]
-
-
-def _finish(
-    ctx: _Context,
-    fetch: Fetch,
-    *,
-    k: int,
-    exclude: Iterable[str] = (),
-    user: UserRecord | None = None,
-    history: Sequence[InteractionRecord] = (),
-) -> list[Candidate]:
-    """Over-fetch, filter against the catalogue, apply domain rules, cut to ``k``."""
-    rejected: set[str] = set(exclude)
-    n = OVERFETCH * k
-    result: list[Candidate] = []
-    for _ in range(MAX_ROUNDS):
-        got = fetch(n, frozenset(rejected))
-        raw = [(i, s) for i, s in got if i not in rejected]
-        servable = selectors.items_servable(
-            tenant=ctx.tenant, item_ids=(i for i, _ in raw), category=ctx.category
-        )
-        candidates = [
-            Candidate(item_id=i, score=float(s), properties=servable[i])
-            for i, s in raw
-            if i in servable
-        ]
-        rejected.update(i for i, _ in raw if i not in servable)
-        result = ctx.domain.apply_rules(
-            user=user, history=history, candidates=candidates, config=ctx.config
-        )
-        exhausted = len(got) < n
-        if len(result) >= k or exhausted or not raw:
-            break
-        n *= OVERFETCH
-    return list(result)[:k]
-
-
-def _model_fetch(
-    call: Callable[..., list[tuple[str, float]]],
-    ctx: _Context,
-    *,
-    left_out: frozenset[str] = frozenset(),
-    **kwargs,
-) -> Fetch:
-    """``left_out``: items the engine call leaves out by itself (the folded-in history with
-    ``exclude_seen``), not passed again as ``exclude_items``."""
-
-    def fetch(n: int, excluded: frozenset[str]) -> list[tuple[str, float]]:
-        exclude_items = excluded - left_out if left_out else excluded
-        return list(call(k=n, exclude_items=exclude_items, allowed_items=ctx.allowed, **kwargs))
-
-    return fetch
-
-
-_POPULAR_MEMO_SIZE = 256
-_popular_memo: weakref.WeakKeyDictionary[Any, dict[tuple, tuple]] = weakref.WeakKeyDictionary()
-
-
-def _model_popular(recommender, k: int, allowed: frozenset[str] | None) -> list:
-    """``recommender.popular`` memoised per loaded bundle (a pure function of its arrays)."""
-    try:
-        per_model = _popular_memo.get(recommender)
-        if per_model is None:
-            per_model = _popular_memo.setdefault(recommender, {})
-    except TypeError:  # not weak-referenceable: no memo
-        return list(recommender.popular(k=k, allowed_items=allowed))
-    key = (k, allowed)
-    got = per_model.get(key)
-    if got is None:
-        got = tuple(recommender.popular(k=k, allowed_items=allowed))
-        if len(per_model) >= _POPULAR_MEMO_SIZE:
-            per_model.clear()
-        per_model[key] = got
-    return list(got)
-
-
-def _model_popular_fetch(model: ServingModel, ctx: _Context) -> Fetch:
-    def fetch(n: int, excluded: frozenset[str]) -> list[tuple[str, float]]:
-        got = _model_popular(model.recommender, n + len(excluded), ctx.allowed)
-        return [(i, s) for i, s in got if i not in excluded][:n]
-
-    return fetch
-
-
-def _db_popular_fetch(ctx: _Context) -> Fetch:
-    def fetch(n: int, excluded: frozenset[str]) -> list[tuple[str, float]]:
-        rows = selectors.popular_item_counts(tenant=ctx.tenant, category=ctx.category)
-        out = [(i, s) for i, s in rows if i not in excluded][:n]
-        if len(out) < n and len(rows) >= 1000:  # the memoised top list ran dry: ask the DB
-            rows = selectors.popular_item_counts(
-                tenant=ctx.tenant, category=ctx.category, exclude=excluded, limit=n
-            )
-            out = rows[:n]
-        return out
-
-    return fetch
-
-
 def _done(
     tenant,
     result: Recommendations,
@@ -285,7 +108,7 @@ def _observe(result: Recommendations) -> Recommendations:
 
 
 def _popularity(
-    ctx: _Context,
+    ctx: Context,
     model: ServingModel | None,
     *,
     k: int,
@@ -293,8 +116,8 @@ def _popularity(
     user: UserRecord | None = None,
     history: Sequence[InteractionRecord] = (),
 ) -> Recommendations:
-    fetch = _model_popular_fetch(model, ctx) if model is not None else _db_popular_fetch(ctx)
-    items = _finish(ctx, fetch, k=k, exclude=exclude, user=user, history=history)
+    fetch = model_popular_fetch(model, ctx) if model is not None else db_popular_fetch(ctx)
+    items = finish(ctx, fetch, k=k, exclude=exclude, user=user, history=history)
     return Recommendations(
         items=items,
         model_version=model.version if model is not None else None,
@@ -322,7 +145,7 @@ def recommend_for_user(
     usable history), gets popularity. While an experiment runs, the user's arm picks the
     model. ``explain`` (default: the domain's) adds why each item was recommended.
     """
-    ctx = _context(tenant, category)
+    ctx = context_for(tenant, category)
     limit = int(getattr(settings, "M6REC_SERVING_HISTORY_LIMIT", selectors.HISTORY_LIMIT))
     model, arm = online.model_for(tenant, unit_id=user_id)
 
@@ -346,19 +169,19 @@ def recommend_for_user(
     if found is not None and found.history is None:
         # nothing stored since training: the trained vector, the bundle's seen items
         user = UserRecord(user_id=user_id, properties=found.properties)
-        records = _History(
+        records = History(
             user_id, lambda: selectors.user_history(tenant=tenant, user_pk=found.pk, limit=limit)
         )
-        fetch = _model_fetch(rec.recommend, ctx, user_id=user_id, exclude_seen=exclude_seen)
-        items = _finish(ctx, fetch, k=k, exclude=set(exclude), user=user, history=records)
+        fetch = model_fetch(rec.recommend, ctx, user_id=user_id, exclude_seen=exclude_seen)
+        items = finish(ctx, fetch, k=k, exclude=set(exclude), user=user, history=records)
         return done(_model_result(model, items))
     rows: list[selectors.HistoryRow] = []
     user: UserRecord | None = None
     if found is not None:
         user = UserRecord(user_id=user_id, properties=found.properties)
         rows = found.history
-    history = _weights(ctx, rows)
-    records = _History(user_id, rows)
+    history = weighted_history(ctx, rows)
+    records = History(user_id, rows)
     history_ids = frozenset(i for i, _ in history)
     seen: set[str] = set()
     if exclude_seen:
@@ -374,7 +197,7 @@ def recommend_for_user(
         if strategy != MODEL and fold_in is not None:
             strategy = rec.strategy_for(user_id, fold_in)
         if strategy == MODEL:
-            fetch = _model_fetch(
+            fetch = model_fetch(
                 rec.recommend,
                 ctx,
                 left_out=history_ids if exclude_seen else frozenset(),
@@ -382,12 +205,12 @@ def recommend_for_user(
                 exclude_seen=exclude_seen,
                 history=fold_in,
             )
-            items = _finish(ctx, fetch, k=k, exclude=excluded, user=user, history=records)
+            items = finish(ctx, fetch, k=k, exclude=excluded, user=user, history=records)
             return done(_model_result(model, items), history=fold_in)
     return done(_popularity(ctx, model, k=k, exclude=excluded, user=user, history=records))
 
 
-def _explaining(ctx: _Context, explain: bool | None) -> bool:
+def _explaining(ctx: Context, explain: bool | None) -> bool:
     if explain is not None:
         return explain
     return bool((ctx.config.get("online") or {}).get("explain", False))
@@ -414,7 +237,7 @@ def recommend_for_items(
     Ids the tenant or the model does not know are ignored; with none left, popularity.
     ``session_id`` (optional) places the session in a running experiment's arm.
     """
-    ctx = _context(tenant, category)
+    ctx = context_for(tenant, category)
     known = set(_existing(tenant, item_ids))
     recent = [i for i in dict.fromkeys(item_ids) if i in known]
     excluded = set(exclude) | set(item_ids)
@@ -424,8 +247,8 @@ def recommend_for_items(
     if model is not None and recent:
         rec = model.recommender
         if rec.strategy_for(None, [(i, 1.0) for i in recent]) == MODEL:
-            fetch = _model_fetch(rec.recommend_from_items, ctx, item_ids=recent)
-            items = _finish(ctx, fetch, k=k, exclude=excluded, history=records)
+            fetch = model_fetch(rec.recommend_from_items, ctx, item_ids=recent)
+            items = finish(ctx, fetch, k=k, exclude=excluded, history=records)
             result = _model_result(model, items)
     if result is None:
         result = _popularity(ctx, model, k=k, exclude=excluded, history=records)
@@ -456,7 +279,7 @@ def recommend_similar(
     item. An item the model has not seen (or no model) gets popularity."""
     if not selectors.item_exists(tenant=tenant, item_id=item_id):
         raise UnknownItem(item_id)
-    ctx = _context(tenant, None)
+    ctx = context_for(tenant, None)
     model = get_serving_model(tenant)
     excluded = {item_id}
     if model is not None:
@@ -467,7 +290,7 @@ def recommend_similar(
             return [(i, s) for i, s in got if i not in excl][:n]
 
         if rec.similar_items(item_id, k=1):  # the model knows the item
-            items = _finish(ctx, fetch, k=k, exclude=excluded)
+            items = finish(ctx, fetch, k=k, exclude=excluded)
             return _similar_done(tenant, ctx, _model_result(model, items), item_id, explain)
     return _similar_done(
         tenant, ctx, _popularity(ctx, model, k=k, exclude=excluded), item_id, explain
@@ -486,7 +309,7 @@ def recommend_popular(
     *, tenant, k: int = 10, category: str | None = None, explain: bool | None = None
 ) -> Recommendations:
     """The tenant's most popular servable items (from the active model, else the database)."""
-    ctx = _context(tenant, category)
+    ctx = context_for(tenant, category)
     result = _popularity(ctx, get_serving_model(tenant), k=k)
     if _explaining(ctx, explain):
         result.explanations = online.explanations(

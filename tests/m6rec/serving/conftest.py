@@ -33,15 +33,15 @@ def trained_bundle(tmp_path_factory) -> Path:
 @pytest.fixture(autouse=True)
 def _fresh_serving_state(settings):
     """Every test starts with empty per-process serving caches."""
-    from m6rec.serving import selectors
+    from m6rec.serving import memos
     from m6rec.serving.loading import reset_caches
 
     settings.M6REC_ACTIVE_VERSION_TTL = 1.0
     reset_caches()
-    selectors.memo.clear()
+    memos.clear()
     yield
     reset_caches()
-    selectors.memo.clear()
+    memos.clear()
 
 
 class TenantFactory:

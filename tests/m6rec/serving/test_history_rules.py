@@ -1,6 +1,6 @@
 """Domain rules that read the user's history see the stored interactions, times included.
 
-The serving layer hands the history to the rules lazily (``services._History``): these tests
+The serving layer hands the history to the rules lazily (``candidates.History``): these tests
 prove the records it builds equal the stored rows, and that a rule reading purchase times
 (ecommerce's repurchase policy) acts on them through the API.
 """
@@ -21,13 +21,13 @@ USERS_URL = "/api/v1/users/{}/recommendations"
 def test_history_records_are_the_stored_rows_oldest_first(factory):
     from domains.records import InteractionRecord
     from m6rec.serving import selectors
-    from m6rec.serving.services import _History
+    from m6rec.serving.candidates import History
 
     tenant = factory.tenant(with_data=False)
     start = datetime(2024, 3, 1, 12, 0, 0, 250000, tzinfo=UTC)
     factory.ingest(tenant, [("u", "a"), ("u", "b"), ("u", "a")], type_="like", start=start)
     rows = selectors.user_with_history(tenant=tenant, user_id="u").history
-    history = _History("u", rows)
+    history = History("u", rows)
     assert len(history) == 3
     assert list(history) == [
         InteractionRecord("u", "a", "like", 1.0, start),
@@ -106,11 +106,11 @@ def test_a_trained_users_rows_are_read_only_when_they_changed(factory, api, monk
 
 
 def test_history_records_can_be_read_lazily():
-    from m6rec.serving.services import _History
+    from m6rec.serving.candidates import History
 
     calls = []
     rows = [("a", "like", 1.0, 1_700_000_000.0)]
-    history = _History("u", lambda: calls.append(1) or rows)
+    history = History("u", lambda: calls.append(1) or rows)
     assert not calls  # nothing read until a rule looks
     assert len(history) == 1 and history[0].item_id == "a" and list(history)[0].type == "like"
     assert calls == [1]  # read once

@@ -90,12 +90,12 @@ def test_history_and_seen_ids_are_one_query_once_items_are_known():
 
     from m6rec.catalog.models import Interaction
     from m6rec.catalog.services import interactions_ingest
-    from m6rec.serving import selectors
+    from m6rec.serving import memos, selectors
 
     tenant, rows = _viewer("sel-c", [f"i{n % 9}" for n in range(20)])
     other = [{**rows[0], "user_id": "v", "item_id": f"j{n}"} for n in range(5)]
     interactions_ingest(tenant=tenant, rows=other)
-    selectors.memo.clear()  # also forgets item ids
+    memos.clear()  # also forgets item ids
     with CaptureQueriesContext(connection) as cold:
         selectors.user_with_history(tenant=tenant, user_id="v")
     assert len(cold.captured_queries) == 2  # the history, then all the tenant's item ids
