@@ -118,7 +118,7 @@ class ContentDomain(Domain):
             "preferred_languages": {"type": "array", "items": _LANG, "maxItems": 20},
         },
     }
-    goal_types = ("like", "share")
+    goal_types = ("like", "share", "rating")  # a rating says the film was watched
     attribution_window_hours = 24
     interaction_types = {"view": 1.0, "like": 3.0, "share": 5.0, "rating": 3.0}
     weight_order = (("view", "like", "share"),)

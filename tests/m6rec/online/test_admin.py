@@ -94,4 +94,4 @@ def test_the_version_page_shows_online_metrics_next_to_offline_ones(admin_client
     version = ModelVersion.objects.get(tenant=tenant, number=1)
     page = admin_client.get(f"/admin/registry/modelversion/{version.pk}/change/").content.decode()
     assert "Online metrics (last 30 days)" in page
-    assert "No impressions yet" in page and "goal types: like, share" in page
+    assert "No impressions yet" in page and "goal types: like, share, rating" in page
