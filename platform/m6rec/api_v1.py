@@ -7,4 +7,5 @@ urlpatterns = [
     path("", include("m6rec.catalog.urls")),
     path("models/", include("m6rec.registry.urls")),
     path("models/", include("m6rec.online.urls")),
+    path("models/", include("m6rec.batch.urls")),
 ]

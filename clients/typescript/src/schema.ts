@@ -92,6 +92,70 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/models/batch-recommendations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List batch recommendations jobs
+         * @description The tenant's batch jobs, newest first, as cursor pages. Query parameters other than `cursor` and `limit` are a 400.
+         */
+        get: operations["batch_recommendations_list"];
+        put?: never;
+        /**
+         * Queue a batch recommendations job
+         * @description Write top-`k` recommendations for every user (or the listed `user_ids`) into one gzip-compressed JSON Lines file, one line per user: `{"user_id", "items": [{"item_id", "score"}], "model_version", "strategy"}`, exactly what `GET users/{user_id}/recommendations` answers. The job runs on the worker queue, resumes after an interruption, and reports progress; follow it with `GET models/batch-recommendations/{job_id}`, then download the file.
+         */
+        post: operations["batch_recommendations_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/models/batch-recommendations/{job_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a batch recommendations job
+         * @description Status (`queued`, `running`, `succeeded`, `failed`), progress (users written of the total), the model version active when it started and, once succeeded, the file's `download_url`, `sha256` and size.
+         */
+        get: operations["batch_recommendations_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/models/batch-recommendations/{job_id}/download": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Download a batch job's file
+         * @description Streams the finished job's file: gzip-compressed JSON Lines, one user per line (`zcat`, Python's `gzip.open`). The `X-Content-SHA256` header carries the file's SHA-256 (also the job's `sha256`). 409 while the job has not succeeded.
+         */
+        get: operations["batch_recommendations_download"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/models/experiments": {
         parameters: {
             query?: never;
@@ -488,6 +552,66 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        BatchJobInput: {
+            /**
+             * @description Items per user, 1..100.
+             * @default 10
+             */
+            k: number;
+            /** @description The users to write, in this order (duplicates once); omitted or null: every user the tenant has when the job starts. Unknown users get popularity lines. */
+            user_ids?: string[] | null;
+            /**
+             * @description Leave out items each user already interacted with.
+             * @default true
+             */
+            exclude_seen: boolean;
+            /** @description Only items listing this category. */
+            category?: string | null;
+        };
+        BatchJobOutput: {
+            readonly id: number;
+            readonly status: components["schemas"]["BatchJobOutputStatusEnum"];
+            readonly k: number;
+            readonly exclude_seen: boolean;
+            readonly category: string;
+            /** @description Every user of the tenant at the start (else the listed ones). */
+            readonly all_users: boolean;
+            /** @description Users to write (known once the job started). */
+            readonly users_total: number | null;
+            /** @description Lines written so far. */
+            readonly users_done: number;
+            /** @description Lines served by popularity (unknown users, no usable history). */
+            readonly popularity_users: number;
+            /**
+             * Format: double
+             * @description Percent of users written, 0..100.
+             */
+            progress: number;
+            /** @description The active version when the job started (none: popularity). */
+            readonly model_version: number | null;
+            requested_by: string;
+            /** Format: date-time */
+            readonly created_at: string;
+            /** Format: date-time */
+            readonly started_at: string | null;
+            /** Format: date-time */
+            readonly finished_at: string | null;
+            readonly attempts: number;
+            readonly error_message: string;
+            readonly output_uri: string;
+            readonly sha256: string;
+            readonly size_bytes: number | null;
+            /** @description Once succeeded: the authenticated URL that streams the file (gzip JSON Lines); null before. */
+            readonly download_url: string | null;
+        };
+        /**
+         * @description * `queued` - Queued
+         *     * `running` - Running
+         *     * `succeeded` - Succeeded
+         *     * `failed` - Failed
+         * @enum {string}
+         */
+        BatchJobOutputStatusEnum: "queued" | "running" | "succeeded" | "failed";
         ChangeInput: {
             /**
              * @description Why (stored in the audit log).
@@ -506,7 +630,7 @@ export interface components {
             error: components["schemas"]["ErrorBody"];
         };
         ErrorBody: {
-            /** @description Machine-readable: `invalid`, `not_authenticated`, `authentication_failed`, `permission_denied`, `not_found`, `conflict`, `nothing_to_roll_back`, `training_in_progress`, `request_too_large`, `unsupported_media_type`, `throttled`, `database_unavailable`, `server_error`. */
+            /** @description Machine-readable: `invalid`, `not_authenticated`, `authentication_failed`, `permission_denied`, `not_found`, `conflict`, `nothing_to_roll_back`, `training_in_progress`, `batch_in_progress`, `batch_not_finished`, `request_too_large`, `unsupported_media_type`, `throttled`, `database_unavailable`, `server_error`. */
             code: string;
             /** @description Human-readable, names the first problem. */
             message: string;
@@ -526,7 +650,9 @@ export interface components {
             required_scope?: string;
             /** @description 409 `training_in_progress`: the queued or running run. */
             run_id?: number;
-            /** @description 409 `training_in_progress`: that run's status. */
+            /** @description 409 `batch_in_progress`, `batch_not_finished`: the batch job. */
+            job_id?: number;
+            /** @description 409 `training_in_progress`, `batch_in_progress`, `batch_not_finished`: that run's or job's status. */
             status?: string;
         };
         EvidenceOutput: {
@@ -714,6 +840,19 @@ export interface components {
             since: string;
             totals: components["schemas"]["_Counts"];
             days: components["schemas"]["_Day"][];
+        };
+        PaginatedBatchJobs: {
+            /**
+             * Format: uri
+             * @description The next page's URL; null on the last page.
+             */
+            next: string | null;
+            /**
+             * Format: uri
+             * @description The previous page's URL; null on the first page.
+             */
+            previous: string | null;
+            results: components["schemas"]["BatchJobOutput"][];
         };
         PaginatedExperiments: {
             /**
@@ -1461,6 +1600,286 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    batch_recommendations_list: {
+        parameters: {
+            query?: {
+                /** @description Opaque cursor: send it exactly as the `next` or `previous` link carries it; omit it for the first page. Any other value (empty included) is a 400 on `cursor`. */
+                cursor?: string;
+                /** @description Page size, 1..100 (default 20); any other value is a 400 on `limit`. */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of jobs. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaginatedBatchJobs"];
+                };
+            };
+            /** @description Invalid request: `details.errors` lists every problem by row and field; nothing was written. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, invalid or revoked API key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The API key lacks the scope named in `details.required_scope`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limit of the API key exceeded: retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    batch_recommendations_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["BatchJobInput"];
+            };
+        };
+        responses: {
+            /** @description The job, queued. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BatchJobOutput"];
+                };
+            };
+            /** @description Invalid request: `details.errors` lists every problem by row and field; nothing was written. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, invalid or revoked API key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The API key lacks the scope named in `details.required_scope`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `batch_in_progress`: a batch job is already queued or running (`details.job_id`, `details.status`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Content-Type must be application/json. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limit of the API key exceeded: retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    batch_recommendations_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The job's id (from `POST models/batch-recommendations`). */
+                job_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The job. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BatchJobOutput"];
+                };
+            };
+            /** @description Missing, invalid or revoked API key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The API key lacks the scope named in `details.required_scope`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such id for this tenant (another tenant's ids answer the same). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limit of the API key exceeded: retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    batch_recommendations_download: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The job's id (from `POST models/batch-recommendations`). */
+                job_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The file. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/gzip": string;
+                };
+            };
+            /** @description Missing, invalid or revoked API key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/gzip": components["schemas"]["Error"];
+                };
+            };
+            /** @description The API key lacks the scope named in `details.required_scope`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/gzip": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such id for this tenant (another tenant's ids answer the same). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/gzip": components["schemas"]["Error"];
+                };
+            };
+            /** @description `batch_not_finished`: the job has not succeeded (yet); its status says why. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/gzip": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limit of the API key exceeded: retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/gzip": components["schemas"]["Error"];
                 };
             };
         };

@@ -120,8 +120,14 @@ class ErrorDetailsSerializer(serializers.Serializer):
     run_id = serializers.IntegerField(
         required=False, help_text="409 `training_in_progress`: the queued or running run."
     )
+    job_id = serializers.IntegerField(
+        required=False,
+        help_text="409 `batch_in_progress`, `batch_not_finished`: the batch job.",
+    )
     status = serializers.CharField(
-        required=False, help_text="409 `training_in_progress`: that run's status."
+        required=False,
+        help_text="409 `training_in_progress`, `batch_in_progress`, `batch_not_finished`: "
+        "that run's or job's status.",
     )
 
 
@@ -129,8 +135,9 @@ class ErrorBodySerializer(serializers.Serializer):
     code = serializers.CharField(
         help_text="Machine-readable: `invalid`, `not_authenticated`, `authentication_failed`, "
         "`permission_denied`, `not_found`, `conflict`, `nothing_to_roll_back`, "
-        "`training_in_progress`, `request_too_large`, `unsupported_media_type`, `throttled`, "
-        "`database_unavailable`, `server_error`."
+        "`training_in_progress`, `batch_in_progress`, `batch_not_finished`, "
+        "`request_too_large`, `unsupported_media_type`, `throttled`, `database_unavailable`, "
+        "`server_error`."
     )
     message = serializers.CharField(help_text="Human-readable, names the first problem.")
     details = ErrorDetailsSerializer()

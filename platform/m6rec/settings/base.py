@@ -31,6 +31,7 @@ INSTALLED_APPS = [
     "m6rec.ops",
     "m6rec.serving",
     "m6rec.online",
+    "m6rec.batch",
 ]
 
 MIDDLEWARE = [
@@ -198,11 +199,19 @@ M6REC_TRAINING_HEARTBEAT_S = env.float("M6REC_TRAINING_HEARTBEAT_S", default=10.
 # library (BLAS/OpenMP, TensorFlow, implicit; 0 = the libraries' defaults, ~one per core).
 M6REC_WORKER_NICE = env.int("M6REC_WORKER_NICE", default=10)
 M6REC_WORKER_THREADS = env.int("M6REC_WORKER_THREADS", default=0)
+# ... or in the SCHED_IDLE class (runs only on cores that web processes leave idle).
+M6REC_WORKER_SCHED_IDLE = env.bool("M6REC_WORKER_SCHED_IDLE", default=False)
 M6REC_TRAINING_MAX_ATTEMPTS = env.int("M6REC_TRAINING_MAX_ATTEMPTS", default=2)
 # Engine TrainConfig overrides for every tenant (a tenant's config["training"] overrides these).
 M6REC_TRAIN_CONFIG = env.json("M6REC_TRAIN_CONFIG", default={})
 # Django storage alias holding model bundles ("default" = MEDIA_ROOT; e.g. an S3 alias).
 M6REC_BUNDLE_STORAGE = env("M6REC_BUNDLE_STORAGE", default="default")
+# Batch recommendations (m6rec.batch): users per part (a part is the resume point), a part is
+# cut short after CHUNK_SECONDS (the heartbeat); an attempt silent for STALE_S is re-queued.
+M6REC_BATCH_CHUNK_USERS = env.int("M6REC_BATCH_CHUNK_USERS", default=1000)
+M6REC_BATCH_CHUNK_SECONDS = env.float("M6REC_BATCH_CHUNK_SECONDS", default=20.0)
+M6REC_BATCH_STALE_S = env.float("M6REC_BATCH_STALE_S", default=300.0)
+M6REC_BATCH_MAX_ATTEMPTS = env.int("M6REC_BATCH_MAX_ATTEMPTS", default=3)
 CELERY_BEAT_SCHEDULE = {
     "m6rec-training-schedule": {
         "task": "m6rec.training.tasks.schedule_training",
@@ -224,6 +233,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "m6rec.training.tasks.sweep_stuck_runs",
         "schedule": env.float("M6REC_TRAINING_SWEEP_INTERVAL", default=15.0),
         "options": {"expires": env.float("M6REC_TRAINING_SWEEP_INTERVAL", default=15.0)},
+    },
+    # Batch recommendation jobs: re-queue lost attempts, send jobs the broker missed.
+    "m6rec-batch-dispatch": {
+        "task": "m6rec.batch.tasks.dispatch_batch_jobs",
+        "schedule": env.float("M6REC_BATCH_DISPATCH_INTERVAL", default=10.0),
+        "options": {"expires": env.float("M6REC_BATCH_DISPATCH_INTERVAL", default=10.0)},
     },
 }
 

@@ -1,6 +1,9 @@
 """Contains all the data models used in inputs/outputs"""
 
 from .arm_result import ArmResult
+from .batch_job_input import BatchJobInput
+from .batch_job_output import BatchJobOutput
+from .batch_job_output_status_enum import BatchJobOutputStatusEnum
 from .change_input import ChangeInput
 from .counts import Counts
 from .day import Day
@@ -27,6 +30,7 @@ from .items_upsert_input import ItemsUpsertInput
 from .kind_enum import KindEnum
 from .metric_enum import MetricEnum
 from .online_metrics_output import OnlineMetricsOutput
+from .paginated_batch_jobs import PaginatedBatchJobs
 from .paginated_experiments import PaginatedExperiments
 from .paginated_items import PaginatedItems
 from .paginated_runs import PaginatedRuns
@@ -57,6 +61,9 @@ from .vs_control import VsControl
 
 __all__ = (
     "ArmResult",
+    "BatchJobInput",
+    "BatchJobOutput",
+    "BatchJobOutputStatusEnum",
     "ChangeInput",
     "Counts",
     "Day",
@@ -83,6 +90,7 @@ __all__ = (
     "KindEnum",
     "MetricEnum",
     "OnlineMetricsOutput",
+    "PaginatedBatchJobs",
     "PaginatedExperiments",
     "PaginatedItems",
     "PaginatedRuns",

@@ -18,8 +18,9 @@ class ErrorBody:
     """
     Attributes:
         code (str): Machine-readable: `invalid`, `not_authenticated`, `authentication_failed`, `permission_denied`,
-            `not_found`, `conflict`, `nothing_to_roll_back`, `training_in_progress`, `request_too_large`,
-            `unsupported_media_type`, `throttled`, `database_unavailable`, `server_error`.
+            `not_found`, `conflict`, `nothing_to_roll_back`, `training_in_progress`, `batch_in_progress`,
+            `batch_not_finished`, `request_too_large`, `unsupported_media_type`, `throttled`, `database_unavailable`,
+            `server_error`.
         message (str): Human-readable, names the first problem.
         details (ErrorDetails): Machine-readable details; which keys appear depends on the status (see each key).
     """

@@ -26,7 +26,9 @@ class ErrorDetails:
         retry_after (int | Unset): 429, 503: seconds to wait before retrying (also the `Retry-After` header).
         required_scope (str | Unset): 403: the scope the API key lacks.
         run_id (int | Unset): 409 `training_in_progress`: the queued or running run.
-        status (str | Unset): 409 `training_in_progress`: that run's status.
+        job_id (int | Unset): 409 `batch_in_progress`, `batch_not_finished`: the batch job.
+        status (str | Unset): 409 `training_in_progress`, `batch_in_progress`, `batch_not_finished`: that run's or job's
+            status.
     """
 
     errors: list[FieldError] | Unset = UNSET
@@ -35,6 +37,7 @@ class ErrorDetails:
     retry_after: int | Unset = UNSET
     required_scope: str | Unset = UNSET
     run_id: int | Unset = UNSET
+    job_id: int | Unset = UNSET
     status: str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
@@ -56,6 +59,8 @@ class ErrorDetails:
 
         run_id = self.run_id
 
+        job_id = self.job_id
+
         status = self.status
 
         field_dict: dict[str, Any] = {}
@@ -73,6 +78,8 @@ class ErrorDetails:
             field_dict["required_scope"] = required_scope
         if run_id is not UNSET:
             field_dict["run_id"] = run_id
+        if job_id is not UNSET:
+            field_dict["job_id"] = job_id
         if status is not UNSET:
             field_dict["status"] = status
 
@@ -102,6 +109,8 @@ class ErrorDetails:
 
         run_id = d.pop("run_id", UNSET)
 
+        job_id = d.pop("job_id", UNSET)
+
         status = d.pop("status", UNSET)
 
         error_details = cls(
@@ -111,6 +120,7 @@ class ErrorDetails:
             retry_after=retry_after,
             required_scope=required_scope,
             run_id=run_id,
+            job_id=job_id,
             status=status,
         )
 

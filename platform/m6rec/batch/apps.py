@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class BatchConfig(AppConfig):
+    name = "m6rec.batch"
+    label = "batch"
+    verbose_name = "Batch recommendations"
+    default_auto_field = "django.db.models.BigAutoField"

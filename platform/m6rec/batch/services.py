@@ -1,0 +1,232 @@
+"""Create batch jobs, hand them to the broker (transactional outbox), recover lost attempts.
+
+Life of a job::
+
+    batch_job_create()  ── queued, dispatch_pending ──(on commit)──> run_batch_job.delay(job_id)
+                        (broker down: stays dispatch_pending; the dispatch_batch_jobs beat task
+                        sends it every few seconds once the broker is back)
+    batch_job_execute() ── running ── one gzip part per chunk of users, the resume point
+                        advanced with each part ── the parts concatenated ── succeeded | failed
+
+An attempt is alive while it heartbeats (every part written, at least every
+``M6REC_BATCH_CHUNK_SECONDS``). A worker killed mid-job stops it; once the heartbeat is older
+than ``M6REC_BATCH_STALE_S`` the beat task re-queues the job, and the next attempt continues
+after the last part written (up to ``M6REC_BATCH_MAX_ATTEMPTS``, then the job fails). A
+redelivered message of a job that is running or done is a no-op.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from m6rec.batch.errors import BatchConflictError, BatchError
+from m6rec.batch.models import BatchJob
+
+logger = logging.getLogger(__name__)
+
+Status = BatchJob.Status
+MAX_K = 100
+MAX_LISTED_USERS = 100_000
+
+
+def setting(name: str, default: Any) -> Any:
+    return getattr(settings, name, default)
+
+
+def max_attempts() -> int:
+    return int(setting("M6REC_BATCH_MAX_ATTEMPTS", 3))
+
+
+def stale_after() -> timedelta:
+    return timedelta(seconds=float(setting("M6REC_BATCH_STALE_S", 300)))
+
+
+# ---------------------------------------------------------------------- create
+def batch_job_create(
+    *,
+    tenant,
+    k: int = 10,
+    user_ids: list[str] | None = None,
+    exclude_seen: bool = True,
+    category: str | None = None,
+    requested_by: Any = None,
+    dispatch: bool = True,
+) -> BatchJob:
+    """Queue a batch job for ``tenant``: top-``k`` for ``user_ids`` (duplicates dropped, order
+    kept) or, with ``None``, every user the tenant has when the job starts.
+
+    The task is sent when the transaction commits; while the broker is unreachable the job
+    stays marked and :func:`batch_job_dispatch_pending` sends it later. Raises
+    :class:`BatchConflictError` (API: 409) when the tenant already has a job in progress.
+    """
+    from m6rec.registry.services import actor_label
+
+    if not 1 <= int(k) <= MAX_K:
+        raise BatchError(f"k must be between 1 and {MAX_K}")
+    listed = None if user_ids is None else list(dict.fromkeys(user_ids))
+    if listed is not None and not 1 <= len(listed) <= MAX_LISTED_USERS:
+        raise BatchError(f"list 1..{MAX_LISTED_USERS} user ids, or none for every user")
+    label, _ = actor_label(requested_by)
+    try:
+        with transaction.atomic():
+            type(tenant).objects.select_for_update().filter(pk=tenant.pk).first()
+            existing = BatchJob.objects.filter(
+                tenant=tenant, status__in=BatchJob.IN_PROGRESS
+            ).first()
+            if existing is not None:
+                raise _conflict(existing)
+            job = BatchJob.objects.create(
+                tenant=tenant,
+                k=int(k),
+                all_users=listed is None,
+                user_ids=listed,
+                users_total=len(listed) if listed is not None else None,
+                exclude_seen=bool(exclude_seen),
+                category=category or "",
+                requested_by_label=label,
+                dispatch_pending=dispatch,
+            )
+            if dispatch:
+                job_id = job.pk
+                transaction.on_commit(lambda: batch_job_dispatch(job_id=job_id))
+    except IntegrityError as exc:  # lost a race the row lock did not cover
+        existing = BatchJob.objects.filter(tenant=tenant, status__in=BatchJob.IN_PROGRESS).first()
+        if existing is None:
+            raise
+        raise _conflict(existing) from exc
+    return job
+
+
+def _conflict(existing: BatchJob) -> BatchConflictError:
+    return BatchConflictError(
+        f"tenant already has a {existing.status} batch job (id {existing.pk}); wait for it "
+        "to finish",
+        details={"job_id": existing.pk, "status": existing.status},
+    )
+
+
+# ---------------------------------------------------------------------- dispatch (outbox)
+def _queue_for(tenant_id: int) -> str | None:
+    """The training queue of the tenant's size (``ops.queues``): a large tenant's export
+    never delays a small tenant's work."""
+    try:
+        from m6rec.ops.queues import queue_for
+    except ImportError:
+        return None
+    from m6rec.catalog.models import Interaction
+
+    return queue_for(Interaction.objects.filter(tenant_id=tenant_id).count())
+
+
+def batch_job_dispatch(*, job_id: int) -> bool:
+    """Send ``run_batch_job(job_id)`` to the broker; returns whether it was handed over.
+
+    Claimed first (a conditional update of ``dispatched_at``) so concurrent senders send it
+    once. A broker outage leaves the job ``dispatch_pending`` (never raises for it).
+    """
+    from m6rec.batch.tasks import run_batch_job
+
+    job = BatchJob.objects.filter(pk=job_id).only("tenant_id", "status", "dispatched_at").first()
+    if job is None or job.status != Status.QUEUED:
+        return False
+    claimed_at = timezone.now()
+    claim = BatchJob.objects.filter(pk=job_id, status=Status.QUEUED)
+    if job.dispatched_at is None:
+        claim = claim.filter(dispatched_at__isnull=True)
+    else:
+        claim = claim.filter(dispatched_at=job.dispatched_at)
+    if not claim.update(dispatched_at=claimed_at):
+        return False
+    ours = BatchJob.objects.filter(pk=job_id, dispatched_at=claimed_at)
+    try:
+        queue = _queue_for(job.tenant_id)
+        if queue:
+            run_batch_job.apply_async(args=[job_id], queue=queue)
+        else:
+            run_batch_job.delay(job_id)
+    except Exception as exc:  # noqa: BLE001 - broker down: keep it in the outbox
+        ours.filter(status=Status.QUEUED).update(dispatched_at=None, dispatch_pending=True)
+        logger.warning(
+            "batch job %s not sent to the broker (%s: %s); kept to dispatch",
+            job_id,
+            type(exc).__name__,
+            exc,
+        )
+        return False
+    ours.update(dispatch_pending=False)
+    return True
+
+
+def batch_job_dispatch_pending(*, now=None, limit: int = 100) -> list[int]:
+    """Send the jobs still marked ``dispatch_pending``, oldest first; stops at the first one
+    the broker refuses. Returns the ids sent."""
+    now = now or timezone.now()
+    lease = timedelta(seconds=float(setting("M6REC_BATCH_DISPATCH_LEASE", 30)))
+    due = (
+        BatchJob.objects.filter(status=Status.QUEUED, dispatch_pending=True)
+        .filter(Q(dispatched_at__isnull=True) | Q(dispatched_at__lt=now - lease))
+        .order_by("created_at", "pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+    sent: list[int] = []
+    for job_id in list(due):
+        if batch_job_dispatch(job_id=job_id):
+            sent.append(job_id)
+        elif BatchJob.objects.filter(
+            pk=job_id, status=Status.QUEUED, dispatch_pending=True, dispatched_at__isnull=True
+        ).exists():
+            break  # the broker is unreachable: the next call retries
+    return sent
+
+
+# ---------------------------------------------------------------------- recovery
+def batch_job_requeue_or_fail(*, job: BatchJob, reason: str, now=None) -> bool:
+    """Put a running job back in the queue (to dispatch) to continue where it stopped, or fail
+    it when its attempts are spent. Fenced on the attempt; returns whether it changed."""
+    now = now or timezone.now()
+    same = BatchJob.objects.filter(pk=job.pk, status=Status.RUNNING, attempts=job.attempts)
+    if job.attempts >= max_attempts():
+        return bool(
+            same.update(
+                status=Status.FAILED,
+                finished_at=now,
+                error_message=f"{reason}; {job.attempts} attempt(s), not retried"[:10_000],
+            )
+        )
+    return bool(
+        same.update(
+            status=Status.QUEUED,
+            dispatch_pending=True,
+            dispatched_at=None,
+            error_message=f"attempt {job.attempts}: {reason}; continues after the last part"[
+                :10_000
+            ],
+        )
+    )
+
+
+def batch_job_recover_lost(*, now=None) -> list[int]:
+    """Re-queue (or fail) running jobs whose heartbeat is older than ``M6REC_BATCH_STALE_S``
+    (their worker died). Returns their ids."""
+    now = now or timezone.now()
+    handled = []
+    lost = BatchJob.objects.filter(status=Status.RUNNING, heartbeat_at__lt=now - stale_after())
+    for job in lost.only("pk", "attempts", "heartbeat_at"):
+        since = f"{job.heartbeat_at:%Y-%m-%d %H:%M:%S} UTC"
+        if batch_job_requeue_or_fail(job=job, reason=f"worker lost (no heartbeat since {since})"):
+            logger.warning("batch job %s: attempt %s lost", job.pk, job.attempts)
+            handled.append(job.pk)
+    return handled
+
+
+def batch_jobs_sweep() -> dict[str, list[int]]:
+    """Beat: recover lost attempts, then send what waits in the outbox."""
+    recovered = batch_job_recover_lost()
+    return {"recovered": recovered, "sent": batch_job_dispatch_pending()}
