@@ -30,12 +30,12 @@ from engine.cf import popularity
 from engine.data import DataError, InteractionData
 from engine.features import FeatureMatrix, align_features
 from engine.pipeline.bundle_writer import write_trained_bundle
-from engine.pipeline.clock import _Clock
+from engine.pipeline.clock import Clock
 from engine.pipeline.config import ENGINE_VERSION, K, TrainConfig
 from engine.pipeline.gate import rerank_topk
 from engine.pipeline.refit import build_ann_file, refit_all
 from engine.pipeline.selection import select_models
-from engine.pipeline.splits import _split, _time_edges, time_histograms
+from engine.pipeline.splits import time_bucket_edges, time_histograms, validation_split
 from engine.pipeline.tuning import item_item_kind_cfg
 
 __all__ = ["TrainConfig", "train_bundle", "time_histograms", "rerank_topk", "ENGINE_VERSION", "K"]
@@ -70,15 +70,15 @@ def train_bundle(
             f"too few interactions to train ({len(data)} rows, {data.n_items} items); need at "
             "least 2 interactions on 2 different items"
         )
-    clock = _Clock(cfg.time_budget_s, progress)
+    clock = Clock(cfg.time_budget_s, progress)
     clock.report("split", 0.0)
     x_all = data.csr(binary=True)
     w_all = data.csr()
     pop = popularity(x_all)
     item_f, item_names = align_features(item_features, data.item_ids)
     user_f, user_names = align_features(user_features, data.user_ids)
-    edges = _time_edges(data.timestamps, cfg.time_bins)
-    split = _split(data, cfg)
+    edges = time_bucket_edges(data.timestamps, cfg.time_bins)
+    split = validation_split(data, cfg)
     item_kind = item_item_kind_cfg(data.n_users, data.n_items, cfg)
     clock.done("split")
 

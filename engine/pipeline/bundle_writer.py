@@ -8,14 +8,14 @@ from dataclasses import asdict
 import numpy as np
 
 from engine.bundle import write_bundle
-from engine.pipeline.clock import _Clock
+from engine.pipeline.clock import Clock
 from engine.pipeline.config import ENGINE_VERSION, K, TrainConfig
 from engine.pipeline.selection import Selection
 from engine.scoring import BASE_FEATURES, SECOND_MF_FEATURES
 
 
 def write_trained_bundle(
-    out_dir, data, cfg: TrainConfig, sel: Selection, clock: _Clock, *, full_mf, full_ii,
+    out_dir, data, cfg: TrainConfig, sel: Selection, clock: Clock, *, full_mf, full_ii,
     rotation, pop, w_all, ut, it, edges, item_f, user_f, item_names, user_names, split,
     ann_info, onnx_files,
 ) -> dict:  # fmt: skip

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 
 
-class _Clock:
+class Clock:
     def __init__(self, cap_s: float, progress):
         self.t0 = time.time()
         self.cap_s = cap_s

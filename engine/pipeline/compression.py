@@ -10,7 +10,7 @@ import numpy as np
 from engine.pipeline.config import K
 
 
-def _train_and_compress(cfg, clock, fb, labels, gb, gate_metrics, tmpdir, onnx_files) -> dict:
+def train_and_compress(cfg, clock, fb, labels, gb, gate_metrics, tmpdir, onnx_files) -> dict:
     """Fit the fusion scorer, prune + fine-tune, export float/int8 ONNX, evaluate both."""
     from engine import fusion
 

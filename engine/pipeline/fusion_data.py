@@ -13,7 +13,9 @@ from engine.pipeline.splits import time_histograms
 from engine.scoring import ScoringContext, UserBatch, build_features
 
 
-def _context(inner, mf, item_item, item_f, user_f, edges, cfg) -> tuple[ScoringContext, np.ndarray]:
+def scoring_context(
+    inner, mf, item_item, item_f, user_f, edges, cfg
+) -> tuple[ScoringContext, np.ndarray]:
     ut, it = time_histograms(inner, edges)
     ctx = ScoringContext(
         item_factors=mf.item_factors,
@@ -29,7 +31,7 @@ def _context(inner, mf, item_item, item_f, user_f, edges, cfg) -> tuple[ScoringC
     return ctx, ut
 
 
-def _features(ctx, users, x_bin, mf, ut, user_f, pop=None) -> dict:
+def candidate_features(ctx, users, x_bin, mf, ut, user_f, pop=None) -> dict:
     """build_features for ``users``, a chunk of users at a time: ``features`` (n, C, D) and
     ``candidates`` (n, C); with ``pop`` (the split's popularity) also each single model's top-K
     lists (``top``: popularity, mf, itemcf, blend → (n, K)), which is what the gate needs of
@@ -51,13 +53,13 @@ def _features(ctx, users, x_bin, mf, ut, user_f, pop=None) -> dict:
     return out
 
 
-def _labelled(ctx, split, users, mf, ut, user_f, feedback="implicit"):
+def labelled_candidates(ctx, split, users, mf, ut, user_f, feedback="implicit"):
     """(features (n, C, D), candidates (n, C), labels (n, C)) for ``users`` of a split.
 
     Labels are 1 for the user's held-out items (``feedback="implicit"``), or the user's raw
     value (rating) for them (``"explicit"``); 0 for the other candidates and padding.
     """
-    fb = _features(ctx, users, split.x_inner, mf, ut, user_f)
+    fb = candidate_features(ctx, users, split.x_inner, mf, ut, user_f)
     cands = fb["candidates"]
     truth = split.val.value_csr() if feedback == "explicit" else split.truth
     labels = np.asarray(truth[users[:, None], np.maximum(cands, 0)].todense())

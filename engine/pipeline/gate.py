@@ -6,7 +6,7 @@ import numpy as np
 
 from engine.metrics import ranking_metrics
 from engine.pipeline.config import K
-from engine.pipeline.splits import _Split
+from engine.pipeline.splits import Split
 
 
 def rerank_topk(cands: np.ndarray, scores: np.ndarray, k: int = K) -> np.ndarray:
@@ -16,7 +16,7 @@ def rerank_topk(cands: np.ndarray, scores: np.ndarray, k: int = K) -> np.ndarray
     return np.take_along_axis(cands, order, axis=1)
 
 
-class _GateSet:
+class GateSet:
     """Gate users' candidate lists and baseline scores over one or more re-splits.
 
     Metrics are averaged over the re-splits, weighted by the number of evaluated users.
@@ -25,8 +25,8 @@ class _GateSet:
     def __init__(self):
         self.parts: list[dict] = []
 
-    def add(self, gb: dict, split: _Split, users: np.ndarray) -> None:
-        """``gb``: :func:`fusion_data._features` of ``users`` (with each model's ``top``)."""
+    def add(self, gb: dict, split: Split, users: np.ndarray) -> None:
+        """``gb``: :func:`fusion_data.candidate_features` of ``users`` (each model's ``top``)."""
         if len(users) == 0:
             return
         metrics = {

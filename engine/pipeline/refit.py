@@ -8,25 +8,25 @@ import time
 
 from engine.ann import ANN_FILE, build_index
 from engine.mf import MFModel, procrustes_align
-from engine.pipeline.clock import _Clock
+from engine.pipeline.clock import Clock
 from engine.pipeline.config import TrainConfig
 from engine.pipeline.selection import Selection
 from engine.pipeline.splits import time_histograms
-from engine.pipeline.tuning import _fit_mf, _fit_mf_pair, _rotated, fit_item_item_cfg
+from engine.pipeline.tuning import fit_item_item_cfg, fit_tuned_mf, fit_tuned_mf_pair, rotated_mf
 
 
 def refit_all(data, x_all, w_all, sel: Selection, cfg: TrainConfig, edges):
     """(MF on all data rotated onto the inner model's axes, Procrustes rotation or None,
     the item-item weights on all data, user_time, item_time)."""
     full_mf = (
-        _fit_mf_pair(w_all, sel.mf_hp, cfg)
+        fit_tuned_mf_pair(w_all, sel.mf_hp, cfg)
         if sel.fusion_info.get("trained")
-        else _fit_mf(w_all, sel.mf_hp, cfg)
+        else fit_tuned_mf(w_all, sel.mf_hp, cfg)
     )
     rotation = None
     if sel.inner_mf is not None and sel.inner_mf.item_factors.shape == full_mf.item_factors.shape:
         rotation = procrustes_align(full_mf.item_factors, sel.inner_mf.item_factors)
-        full_mf = _rotated(full_mf, rotation)
+        full_mf = rotated_mf(full_mf, rotation)
     full_ii = fit_item_item_cfg(x_all, sel.item_kind, sel.item_param, cfg)
     ut, it = time_histograms(data, edges)
     return full_mf, rotation, full_ii, ut, it
@@ -36,7 +36,7 @@ def build_ann_file(
     full_mf: MFModel,
     n_items: int,
     cfg: TrainConfig,
-    clock: _Clock,
+    clock: Clock,
     tmpdir: str,
     onnx_files: dict[str, str],
 ) -> dict:

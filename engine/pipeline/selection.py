@@ -10,20 +10,20 @@ import numpy as np
 from engine.cf import popularity
 from engine.data import InteractionData
 from engine.mf import MFModel, procrustes_align
-from engine.pipeline.clock import _Clock
-from engine.pipeline.compression import _train_and_compress
+from engine.pipeline.clock import Clock
+from engine.pipeline.compression import train_and_compress
 from engine.pipeline.config import K, TrainConfig
-from engine.pipeline.fusion_data import _context, _features, _labelled
-from engine.pipeline.gate import _GateSet
-from engine.pipeline.splits import _Split, _split
+from engine.pipeline.fusion_data import candidate_features, labelled_candidates, scoring_context
+from engine.pipeline.gate import GateSet
+from engine.pipeline.splits import Split, validation_split
 from engine.pipeline.tuning import (
-    _fit_mf_pair,
     _mf_grid,
-    _rotated,
     _tune_item_item,
     _tune_mf,
     fit_item_item_cfg,
+    fit_tuned_mf_pair,
     item_item_grid,
+    rotated_mf,
 )
 
 
@@ -44,9 +44,9 @@ class Selection:
 
 def select_models(
     data: InteractionData,
-    split: _Split | None,
+    split: Split | None,
     cfg: TrainConfig,
-    clock: _Clock,
+    clock: Clock,
     item_kind: str,
     item_f: np.ndarray,
     user_f: np.ndarray,
@@ -73,37 +73,41 @@ def select_models(
         mf_hp, nd_mf, trials = _tune_mf(split, cfg, clock)
         tuning["mf_trials"] = trials
         clock.done("tune_mf")
-        inner_mf = _fit_mf_pair(split.w_inner, mf_hp, cfg)
-        ctx_in, ut_in = _context(split.inner, inner_mf, inner_ii, item_f, user_f, edges, cfg)
+        inner_mf = fit_tuned_mf_pair(split.w_inner, mf_hp, cfg)
+        ctx_in, ut_in = scoring_context(split.inner, inner_mf, inner_ii, item_f, user_f, edges, cfg)
         rng = np.random.default_rng(cfg.seed)
         users = split.val_users.copy()
         rng.shuffle(users)
         users = users[: cfg.fusion_max_users]
         n_gate = max(1, int(round(cfg.gate_fraction * len(users))))
         gate, fit_users = np.sort(users[:n_gate]), np.sort(users[n_gate:])
-        gate_set = _GateSet()
-        gb = _features(ctx_in, gate, split.x_inner, inner_mf, ut_in, user_f, _pop(split))
+        gate_set = GateSet()
+        gb = candidate_features(ctx_in, gate, split.x_inner, inner_mf, ut_in, user_f, _pop(split))
         gate_set.add(gb, split, gate)
         enough = len(fit_users) >= cfg.fusion_min_users and cfg.use_fusion
         if enough:
             clock.report("fusion:features", 0.0)
-            parts = [_labelled(ctx_in, split, fit_users, inner_mf, ut_in, user_f, cfg.feedback)]
+            parts = [
+                labelled_candidates(ctx_in, split, fit_users, inner_mf, ut_in, user_f, cfg.feedback)
+            ]
             for j in range(1, cfg.fusion_folds):
                 if clock.over(0.4, "fusion:resplits"):
                     break
-                sj = _split(data, cfg, seed=cfg.seed + j)
+                sj = validation_split(data, cfg, seed=cfg.seed + j)
                 if sj is None:
                     break
-                mf_j = _fit_mf_pair(sj.w_inner, mf_hp, cfg)
-                mf_j = _rotated(mf_j, procrustes_align(mf_j.item_factors, inner_mf.item_factors))
+                mf_j = fit_tuned_mf_pair(sj.w_inner, mf_hp, cfg)
+                mf_j = rotated_mf(mf_j, procrustes_align(mf_j.item_factors, inner_mf.item_factors))
                 ii_j = fit_item_item_cfg(sj.x_inner, item_kind, item_param, cfg)
-                ctx_j, ut_j = _context(sj.inner, mf_j, ii_j, item_f, user_f, edges, cfg)
+                ctx_j, ut_j = scoring_context(sj.inner, mf_j, ii_j, item_f, user_f, edges, cfg)
                 fit_j = np.intersect1d(fit_users, sj.val_users)
-                parts.append(_labelled(ctx_j, sj, fit_j, mf_j, ut_j, user_f, cfg.feedback))
+                parts.append(
+                    labelled_candidates(ctx_j, sj, fit_j, mf_j, ut_j, user_f, cfg.feedback)
+                )
                 # the gate users never train the fusion in any fold, so each re-split gives
                 # another (correlated but leak-free) look at them: less noise in the gate
                 gate_j = np.intersect1d(gate, sj.val_users)
-                gb_j = _features(ctx_j, gate_j, sj.x_inner, mf_j, ut_j, user_f, _pop(sj))
+                gb_j = candidate_features(ctx_j, gate_j, sj.x_inner, mf_j, ut_j, user_f, _pop(sj))
                 gate_set.add(gb_j, sj, gate_j)
                 clock.report("fusion:features", j / cfg.fusion_folds)
             fb = {
@@ -114,7 +118,7 @@ def select_models(
             fusion_info_folds = len(parts)
             del parts
             clock.done("fusion_features")
-            fusion_info = _train_and_compress(
+            fusion_info = train_and_compress(
                 cfg, clock, fb, labels, {"features": gate_set.features()}, gate_set.fusion_metrics,
                 tmpdir, onnx_files,
             )  # fmt: skip
@@ -130,11 +134,11 @@ def select_models(
     )
 
 
-def _pop(split: _Split) -> np.ndarray:
+def _pop(split: Split) -> np.ndarray:
     return popularity(split.x_inner)
 
 
-def _gate(metrics_val: dict, gate_set: _GateSet, fusion_info: dict, cfg: TrainConfig):
+def _gate(metrics_val: dict, gate_set: GateSet, fusion_info: dict, cfg: TrainConfig):
     """(served model, manifest["gate"]). The single models compete on mean gate nDCG@10; the
     fusion (its float ONNX standing for the family) replaces the best of them only when its
     per-user gain is positive by ``cfg.gate_z`` standard errors, so that a gain the gate

@@ -34,7 +34,7 @@ def time_histograms(
     return ut.astype(np.float32), it.astype(np.float32)
 
 
-def _time_edges(ts: np.ndarray, n_bins: int) -> np.ndarray:
+def time_bucket_edges(ts: np.ndarray, n_bins: int) -> np.ndarray:
     if len(ts) == 0 or n_bins <= 1:
         return np.zeros(0, np.int64)
     q = np.quantile(ts, np.linspace(0, 1, n_bins + 1)[1:-1])
@@ -42,7 +42,7 @@ def _time_edges(ts: np.ndarray, n_bins: int) -> np.ndarray:
 
 
 @dataclass
-class _Split:
+class Split:
     inner: InteractionData
     val: InteractionData
     x_inner: sp.csr_matrix  # binary
@@ -51,13 +51,15 @@ class _Split:
     val_users: np.ndarray
 
 
-def _split(data: InteractionData, cfg: TrainConfig, seed: int | None = None) -> _Split | None:
+def validation_split(
+    data: InteractionData, cfg: TrainConfig, seed: int | None = None
+) -> Split | None:
     seed = cfg.seed if seed is None else seed
     mask = stratified_split(data.items, ratio=cfg.split_ratio, seed=seed)
     inner, val = data.subset(mask), data.subset(~mask)
     if len(val) == 0 or len(inner) == 0:
         return None
-    return _Split(
+    return Split(
         inner,
         val,
         inner.csr(binary=True),

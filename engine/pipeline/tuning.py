@@ -9,12 +9,12 @@ import scipy.sparse as sp
 from engine.itemitem import fit_item_item, item_item_kind, neighbour_count
 from engine.metrics import ranking_metrics, topk_from_scores
 from engine.mf import MFModel, confidence, fit_mf
-from engine.pipeline.clock import _Clock
+from engine.pipeline.clock import Clock
 from engine.pipeline.config import CHUNK_CELLS, K, TrainConfig
-from engine.pipeline.splits import _Split
+from engine.pipeline.splits import Split
 
 
-def _tuning_users(s: _Split, cfg: TrainConfig) -> np.ndarray:
+def _tuning_users(s: Split, cfg: TrainConfig) -> np.ndarray:
     """The validation users that score the trials: all, or a fixed sample of
     ``cfg.tune_max_users`` of them (same seed, same sample) for large tenants."""
     users = s.val_users
@@ -24,7 +24,7 @@ def _tuning_users(s: _Split, cfg: TrainConfig) -> np.ndarray:
     return np.sort(rng.choice(users, cfg.tune_max_users, replace=False))
 
 
-def _ndcg_of(score_rows, s: _Split, users: np.ndarray) -> float:
+def _ndcg_of(score_rows, s: Split, users: np.ndarray) -> float:
     """Validation nDCG@10 of ``score_rows(users) -> (n, n_items)`` (seen items masked), a
     chunk of users at a time."""
     step = max(1, CHUNK_CELLS // max(s.x_inner.shape[1], 1))
@@ -64,7 +64,7 @@ def fit_item_item_cfg(x: sp.csr_matrix, kind: str, param: float, cfg: TrainConfi
     return fit_item_item(x, kind=kind, param=param, n_neighbours=n, rp3b_alpha=cfg.rp3b_alpha)
 
 
-def _tune_item_item(s: _Split, kind: str, cfg: TrainConfig, clock: _Clock):
+def _tune_item_item(s: Split, kind: str, cfg: TrainConfig, clock: Clock):
     """Best parameter of the item-item model on validation (scored as served: sparse), its
     inner-split weights, and every trial's nDCG@10."""
     results = {}
@@ -103,20 +103,20 @@ def _second_factors(hp: dict) -> int:
     return 128 if hp["factors"] < 128 else 32
 
 
-def _fit_mf_pair(w: sp.csr_matrix, hp: dict, cfg: TrainConfig) -> MFModel:
+def fit_tuned_mf_pair(w: sp.csr_matrix, hp: dict, cfg: TrainConfig) -> MFModel:
     """The chosen MF plus (``cfg.fusion_second_mf``) a second one with another factor count,
     whose scores are an extra fusion input (an ensemble of MF views)."""
-    m = _fit_mf(w, hp, cfg)
+    m = fit_tuned_mf(w, hp, cfg)
     if cfg.fusion_second_mf:
-        m.second = _fit_mf(w, {**hp, "factors": _second_factors(hp)}, cfg)
+        m.second = fit_tuned_mf(w, {**hp, "factors": _second_factors(hp)}, cfg)
     return m
 
 
-def _rotated(m: MFModel, rot: np.ndarray) -> MFModel:
+def rotated_mf(m: MFModel, rot: np.ndarray) -> MFModel:
     return MFModel(m.user_factors @ rot, m.item_factors @ rot, m.kind, m.regularization, m.second)
 
 
-def _fit_mf(w: sp.csr_matrix, hp: dict, cfg: TrainConfig) -> MFModel:
+def fit_tuned_mf(w: sp.csr_matrix, hp: dict, cfg: TrainConfig) -> MFModel:
     conf = confidence(w, hp["alpha"], hp["transform"])
     return fit_mf(
         conf,
@@ -129,7 +129,7 @@ def _fit_mf(w: sp.csr_matrix, hp: dict, cfg: TrainConfig) -> MFModel:
     )
 
 
-def _tune_mf(s: _Split, cfg: TrainConfig, clock: _Clock) -> tuple[dict, float, list]:
+def _tune_mf(s: Split, cfg: TrainConfig, clock: Clock) -> tuple[dict, float, list]:
     trials = []
     best = (-1.0, None)
     users = _tuning_users(s, cfg)
@@ -137,7 +137,7 @@ def _tune_mf(s: _Split, cfg: TrainConfig, clock: _Clock) -> tuple[dict, float, l
     for j, hp in enumerate(grid):
         if j > 0 and clock.over(0.3, "tune:mf"):
             break
-        m = _fit_mf(s.w_inner, hp, cfg)
+        m = fit_tuned_mf(s.w_inner, hp, cfg)
         nd = _ndcg_of(lambda u, m=m: m.user_factors[u] @ m.item_factors.T, s, users)
         trials.append({**hp, "ndcg@10": round(nd, 5)})
         if nd > best[0]:

@@ -8,27 +8,27 @@ import numpy as np
 import scipy.sparse as sp
 
 from engine.pipeline.config import TrainConfig
-from engine.pipeline.gate import _GateSet
+from engine.pipeline.gate import GateSet
 from engine.pipeline.selection import _gate
-from engine.pipeline.splits import _Split
+from engine.pipeline.splits import Split
 
 
-def _gate_set(n_users: int) -> tuple[_GateSet, np.ndarray]:
+def _gate_set(n_users: int) -> tuple[GateSet, np.ndarray]:
     """Users 0..n-1, each with relevant item 0; every single model ranks item 1 first and
     item 0 second; candidates are items 0..2 (so a reranking can put item 0 first)."""
     users = np.arange(n_users)
     truth = sp.csr_matrix((np.ones(n_users), (users, np.zeros(n_users, int))), shape=(n_users, 5))
-    split = _Split(None, None, None, None, truth, users)
+    split = Split(None, None, None, None, truth, users)
     top = np.tile(np.array([1, 0, 2, 3, 4]), (n_users, 1))
     names = ("popularity", "mf", "itemcf", "blend")
     gb = {"top": {k: top for k in names}, "features": np.zeros((n_users, 3, 1), np.float32),
           "candidates": np.tile(np.array([0, 1, 2]), (n_users, 1))}  # fmt: skip
-    gs = _GateSet()
+    gs = GateSet()
     gs.add(gb, split, users)
     return gs, users
 
 
-def _metrics(gs: _GateSet, fusion_scores: np.ndarray) -> tuple[dict, dict]:
+def _metrics(gs: GateSet, fusion_scores: np.ndarray) -> tuple[dict, dict]:
     mv = gs.model_metrics()
     info = {"trained": True, "served_file": "fusion_int8", "gate_scores": fusion_scores}
     mv["fusion_float"] = mv["fusion_int8"] = gs.fusion_metrics(fusion_scores)
