@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.m6rec-installed
 
-.PHONY: install demo test lint lock sdk bench-engine clean
+.PHONY: install demo demo-traffic test lint lock sdk bench-engine clean
 
 $(STAMP): pyproject.toml examples/m6rec-domain-books/pyproject.toml clients/python/pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,12 @@ install: $(STAMP)
 ## Embedded quick start: SQLite, Celery in-process, bundled ml-latest-small, server on :8000.
 demo: $(STAMP)
 	$(PY) manage.py demo --settings=m6rec.settings.local
+
+## Fill the demo tenant's online metrics: synthetic users against `make demo`'s server (start it
+## first, in another terminal). DEMO_TRAFFIC_ARGS adds options, e.g. "--minutes 5 --rate 20".
+demo-traffic: $(STAMP)
+	$(PY) manage.py simulate_traffic --settings=m6rec.settings.local --tenant demo \
+		--users 200 --minutes 2 $(DEMO_TRAFFIC_ARGS)
 
 ## The test suite against PostgreSQL (DATABASE_URL) and Redis (REDIS_URL).
 test: $(STAMP)
