@@ -29,7 +29,7 @@ from pathlib import Path
 from engine.cf import popularity
 from engine.data import DataError, InteractionData
 from engine.features import FeatureMatrix, align_features
-from engine.pipeline.bundle_writer import write_trained_bundle
+from engine.pipeline.bundle_writer import TrainState, write_trained_bundle
 from engine.pipeline.clock import Clock
 from engine.pipeline.config import ENGINE_VERSION, K, TrainConfig
 from engine.pipeline.gate import rerank_topk
@@ -94,12 +94,12 @@ def train_bundle(
     clock.done("refit")
     ann_info = build_ann_file(full_mf, data.n_items, cfg, clock, tmpdir, onnx_files)
     clock.report("bundle", 0.0)
-    manifest = write_trained_bundle(
-        out_dir, data, cfg, sel, clock, full_mf=full_mf, full_ii=full_ii, rotation=rotation,
-        pop=pop, w_all=w_all, ut=ut, it=it, edges=edges, item_f=item_f, user_f=user_f,
-        item_names=item_names, user_names=user_names, split=split,
-        ann_info=ann_info, onnx_files=onnx_files,
+    state = TrainState(
+        full_mf=full_mf, full_ii=full_ii, rotation=rotation, pop=pop, w_all=w_all, ut=ut,
+        it=it, edges=edges, item_f=item_f, user_f=user_f, item_names=item_names,
+        user_names=user_names, split=split, ann_info=ann_info, onnx_files=onnx_files,
     )  # fmt: skip
+    manifest = write_trained_bundle(out_dir, data, cfg, sel, clock, state)
     shutil.rmtree(tmpdir, ignore_errors=True)
     clock.report("bundle", 1.0)
     return manifest

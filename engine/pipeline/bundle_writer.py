@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 
@@ -14,12 +15,49 @@ from engine.pipeline.selection import Selection
 from engine.scoring import BASE_FEATURES, SECOND_MF_FEATURES
 
 
+@dataclass(frozen=True)
+class TrainState:
+    """Everything training produced that the bundle stores, besides the :class:`Selection`.
+
+    Shapes: ``w_all`` (n_users, n_items) CSR of confidence weights; ``pop`` (n_items,);
+    ``ut`` / ``it`` (n_users / n_items, time_bins) time histograms with bin ``edges``;
+    ``item_f`` / ``user_f`` side features (rows aligned with ``data``'s ids) and their names.
+    ``full_mf`` / ``full_ii``: MF and item-item refit on all data; ``rotation``: the
+    Procrustes rotation onto the inner model's axes (or None); ``ann_info`` and ``onnx_files``
+    (bundle file name → path) describe the extra files to copy in.
+    """
+
+    full_mf: Any
+    full_ii: Any
+    rotation: np.ndarray | None
+    pop: np.ndarray
+    w_all: Any
+    ut: np.ndarray
+    it: np.ndarray
+    edges: np.ndarray
+    item_f: np.ndarray
+    user_f: np.ndarray
+    item_names: list[str]
+    user_names: list[str]
+    split: Any
+    ann_info: dict
+    onnx_files: dict[str, str]
+
+
 def write_trained_bundle(
-    out_dir, data, cfg: TrainConfig, sel: Selection, clock: Clock, *, full_mf, full_ii,
-    rotation, pop, w_all, ut, it, edges, item_f, user_f, item_names, user_names, split,
-    ann_info, onnx_files,
-) -> dict:  # fmt: skip
+    out_dir, data, cfg: TrainConfig, sel: Selection, clock: Clock, state: TrainState
+) -> dict:
     """Assemble the arrays and the manifest and write the bundle; returns the manifest."""
+    full_mf, full_ii, rotation, pop, w_all = (
+        state.full_mf,
+        state.full_ii,
+        state.rotation,
+        state.pop,
+        state.w_all,
+    )
+    ut, it, edges, item_f, user_f = state.ut, state.it, state.edges, state.item_f, state.user_f
+    item_names, user_names, split = state.item_names, state.user_names, state.split
+    ann_info, onnx_files = state.ann_info, state.onnx_files
     metrics_val, gate_info, tuning = sel.metrics_val, sel.gate_info, sel.tuning
     mf_hp, served, fusion_info = sel.mf_hp, sel.served, sel.fusion_info
     nf = full_mf.item_factors.shape[1] if cfg.fusion_features == "full" else 0
