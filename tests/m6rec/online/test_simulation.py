@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 import threading
+import time
 from collections import Counter
 
 import pytest
@@ -145,3 +146,14 @@ def test_retry_after_is_honoured_within_bounds():
     assert _retry_after("1000", 0) == 30.0
     assert _retry_after(None, 1) == pytest.approx(0.4)
     assert _retry_after("soon", 0) == pytest.approx(0.2)
+
+
+def test_an_unreachable_server_is_named_at_once():
+    from m6rec.online.simulation import ApiClient
+
+    started = time.monotonic()
+    problem = ApiClient("http://127.0.0.1:1", "token", timeout=2).reachable()
+    assert problem is not None and "Connection" in problem
+    assert time.monotonic() - started < 2  # no retries
+    with pytest.raises(ValueError, match="not an http"):
+        ApiClient("ftp://example.org", "token")

@@ -43,6 +43,19 @@ class ApiClient:
             self._conn = cls(self.host, self.port, timeout=self.timeout)
         return self._conn
 
+    def reachable(self, path: str = "/healthz") -> str | None:
+        """None when ``path`` answers 200 at once (no retries), else why not."""
+        try:
+            conn = self._connection()
+            conn.request("GET", self.prefix + path, headers={"Accept": "application/json"})
+            response = conn.getresponse()
+            response.read()
+        except (OSError, http.client.HTTPException) as exc:
+            return f"{type(exc).__name__}: {exc}"
+        finally:
+            self.close()
+        return None if response.status == 200 else f"HTTP {response.status}"
+
     def close(self) -> None:
         if self._conn is not None:
             self._conn.close()

@@ -94,6 +94,12 @@ class Command(ProjectCommand):
                 f'Tenant "{tenant.slug}" has no active items; ingest a catalogue first '
                 "(POST /api/v1/items or manage.py import_interactions)."
             )
+        problem = simulation.ApiClient(opts["base_url"], "", timeout=5).reachable()
+        if problem is not None:
+            raise CommandError(
+                f"No M6-Rec server answers at {opts['base_url']} ({problem}); start one "
+                "(make demo, or gunicorn) or pass --base-url."
+            )
         click_type, goal_type = _interaction_types(tenant)
         users = simulation.make_users(
             catalogue,
