@@ -8,6 +8,10 @@ Applied to every Celery worker (``worker_init`` in the main process, before the 
   one at once, so requests wait less behind training on shared cores. Raising niceness needs
   no privilege (it works as the image's unprivileged user and under Pod Security
   ``restricted``); it is never lowered.
+* **Idle scheduling class** ``M6REC_WORKER_SCHED_IDLE`` (off): ``SCHED_IDLE`` instead, the
+  weakest class the kernel has (a CPU share of ~0.3% against each busy web process, preempted
+  at every wake-up); needs no privilege either. Training then runs only on cores web leaves
+  idle, so on a host whose web processes keep every core busy it barely progresses.
 * **Thread caps** ``M6REC_WORKER_THREADS`` (0 = each library's default, about one thread per
   core): at most this many threads in BLAS/OpenMP (``OMP_NUM_THREADS``, ``OPENBLAS_NUM_THREADS``,
   ``MKL_NUM_THREADS``, and through threadpoolctl for libraries already loaded), TensorFlow
@@ -52,6 +56,21 @@ def raise_niceness(target: int) -> int:
     return current
 
 
+def use_idle_class() -> bool:
+    return bool(getattr(settings, "M6REC_WORKER_SCHED_IDLE", False))
+
+
+def enter_idle_class() -> bool:
+    """Move this process (and the threads it starts from now on) to ``SCHED_IDLE``."""
+    if not hasattr(os, "SCHED_IDLE"):  # pragma: no cover - not Linux
+        return False
+    try:
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+    except OSError:
+        return False
+    return True
+
+
 def cap_threads(threads: int) -> None:
     """Environment for libraries loaded from now on, threadpoolctl for those already loaded."""
     if threads <= 0:
@@ -70,11 +89,13 @@ def cap_threads(threads: int) -> None:
 def apply_worker_limits(**_signal_kwargs) -> None:
     """The worker's niceness and thread caps (a Celery signal receiver; idempotent)."""
     niceness = raise_niceness(worker_niceness())
+    idle = use_idle_class() and enter_idle_class()
     threads = worker_threads()
     cap_threads(threads)
     logger.info(
-        "worker process %s: niceness %s, threads per library %s",
+        "worker process %s: niceness %s%s, threads per library %s",
         os.getpid(),
         niceness,
+        ", SCHED_IDLE" if idle else "",
         threads or "library default",
     )

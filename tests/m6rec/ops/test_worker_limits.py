@@ -30,6 +30,7 @@ apply_worker_limits()
 apply_worker_limits()  # idempotent: the pool process applies it again after the fork
 print(json.dumps({
     "nice": os.nice(0),
+    "idle_class": os.sched_getscheduler(0) == os.SCHED_IDLE,
     "env": {k: os.environ.get(k) for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
                                            "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")},
     "pools": sorted({p["num_threads"] for p in threadpool_info()}),
@@ -70,6 +71,11 @@ def test_defaults_nice_10_and_library_thread_defaults():
     seen = probe()
     assert seen["nice"] == max(os.nice(0), 10)
     assert seen["env"]["TF_NUM_INTRAOP_THREADS"] is None  # 0: left to the libraries
+    assert seen["idle_class"] is False
+
+
+def test_idle_scheduling_class_on_request():
+    assert probe(M6REC_WORKER_SCHED_IDLE="True")["idle_class"] is True
 
 
 def test_receivers_are_connected_to_worker_start_and_pool_processes():
