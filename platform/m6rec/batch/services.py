@@ -28,6 +28,8 @@ from django.utils import timezone
 
 from m6rec.batch.errors import BatchConflictError, BatchError
 from m6rec.batch.models import BatchJob
+from m6rec.common.errors import quoted
+from m6rec.common.validation import RowError, clean_id
 
 logger = logging.getLogger(__name__)
 
@@ -73,6 +75,11 @@ def batch_job_create(
     listed = None if user_ids is None else list(dict.fromkeys(user_ids))
     if listed is not None and not 1 <= len(listed) <= MAX_LISTED_USERS:
         raise BatchError(f"list 1..{MAX_LISTED_USERS} user ids, or none for every user")
+    for n, user_id in enumerate(listed or ()):
+        try:
+            clean_id(user_id, what="user id")
+        except RowError as exc:
+            raise BatchError(f"user id {n + 1} ({quoted(user_id)}): {exc}") from None
     label, _ = actor_label(requested_by)
     try:
         with transaction.atomic():

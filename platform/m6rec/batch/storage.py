@@ -122,6 +122,10 @@ def parts_remove(*, tenant_slug: str, job_id: int) -> None:
 
 def job_remove(*, tenant_slug: str, job_id: int, uri: str = "") -> None:
     """Remove everything a job stored (parts and output)."""
+    local = _local_path(job_prefix(tenant_slug=tenant_slug, job_id=job_id))
+    if local is not None:
+        shutil.rmtree(local, ignore_errors=True)
+        return
     parts_remove(tenant_slug=tenant_slug, job_id=job_id)
     if uri:
         storage = bundle_storage()

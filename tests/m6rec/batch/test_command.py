@@ -68,10 +68,14 @@ def test_resume_continues_an_interrupted_run(tenant, monkeypatch, tmp_path):
         (["--out", "x.gz"], "need --sync"),
         (["--k", "0", "--sync"], "k must be between"),
         (["--users", "/nonexistent/users.txt"], "cannot read"),
+        (["--users", "BAD_FILE"], "user id 2 \\('a/b'\\)"),
         (["--resume", "999999", "--sync"], "no queued batch job 999999"),
     ],
 )
-def test_errors_say_what_is_wrong(tenant, args, message):
+def test_errors_say_what_is_wrong(tenant, args, message, tmp_path):
+    bad = tmp_path / "bad.txt"
+    bad.write_text("u1\na/b\n", encoding="utf-8")
+    args = [str(bad) if a == "BAD_FILE" else a for a in args]
     with pytest.raises(CommandError, match=message):
         _run(tenant.slug, *args)
 
