@@ -20,7 +20,14 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["ANN_FILE", "DEFAULT_THRESHOLD", "AnnIndex", "build_index", "load_index"]
+__all__ = [
+    "ANN_FILE",
+    "DEFAULT_THRESHOLD",
+    "AnnCandidates",
+    "AnnIndex",
+    "build_index",
+    "load_index",
+]
 
 ANN_FILE = "ann_index.hnsw"
 DEFAULT_THRESHOLD = 50_000
@@ -88,3 +95,63 @@ def load_index(path: str | Path, n_items: int, factors: int, ef_search: int = 20
         )
     idx.set_ef(int(ef_search))
     return AnnIndex(idx, n_items, dim)
+
+
+# Score exactly when at most this many items are eligible (e.g. a small allowed_items); fetch
+# OVERFETCH × the needed pool (hnswlib searches with ef = max(ef_search, fetch)), scaled up by
+# the share of ineligible items.
+ANN_EXACT_BELOW = 2000
+ANN_MIN_RATIO = 8  # ... or at most this many times the pool needed
+OVERFETCH = 8.0
+
+
+class AnnCandidates:
+    """A bundle's ANN index over its item factors and the candidate pools drawn from it."""
+
+    def __init__(self, index, n_items: int) -> None:
+        self.index = index
+        self.n_items = n_items
+
+    @classmethod
+    def for_bundle(
+        cls, manifest: dict, path: Path, item_factors: np.ndarray, threshold: int | None
+    ) -> AnnCandidates | None:
+        """The bundle's index (its saved file, else one built now in memory), or None when the
+        catalogue has at most ``threshold`` items (default: the bundle's): exact scoring."""
+        from engine.bundle import BundleError
+
+        info = manifest.get("ann") or {}
+        if threshold is None:
+            threshold = int(info.get("threshold", DEFAULT_THRESHOLD))
+        n, dim = item_factors.shape
+        if n <= threshold:
+            return None
+        ef = int(info.get("ef_search", 200))
+        name = info.get("index")
+        if name:
+            if name not in manifest["files"] or not (path / name).is_file():
+                raise BundleError(f"bundle {path} lacks its ANN index {name}; retrain it")
+            try:  # checksum verified by read_bundle before we get here
+                return cls(load_index(path / name, n, dim, ef_search=ef), n)
+            except (RuntimeError, ValueError) as exc:
+                raise BundleError(f"bundle {path}: unreadable ANN index ({exc})") from exc
+        m, efc = int(info.get("M", 16)), int(info.get("ef_construction", 200))
+        return cls(build_index(item_factors, m=m, ef_construction=efc, ef_search=ef), n)
+
+    def pool(self, uvec: np.ndarray, elig: np.ndarray, need: int) -> np.ndarray | None:
+        """Eligible items among the nearest to ``uvec``: at least ``need`` of them, or None
+        (score exactly) when the eligible set is small or the filtered pool stays short."""
+        n_el = int(elig.sum())
+        if n_el <= max(ANN_EXACT_BELOW, ANN_MIN_RATIO * need):
+            return None
+        # over-fetch by the eligible fraction (exclusions) with a safety factor, then widen
+        fetch = int(np.ceil(need * OVERFETCH * self.n_items / n_el)) + 16
+        cap = max(self.n_items // 8, 4 * need)
+        while True:
+            labels = self.index.query(uvec, min(fetch, cap))
+            pool = labels[elig[labels]]
+            if len(pool) >= need:
+                return pool
+            if fetch >= cap:
+                return None
+            fetch *= 4

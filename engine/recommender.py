@@ -15,8 +15,11 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
-from engine.ann import DEFAULT_THRESHOLD, build_index, load_index
+from engine.ann import AnnCandidates
 from engine.bundle import BundleError, read_bundle
+from engine.explain import top_evidence
+from engine.fusion_runtime import open_fusion_session
+from engine.histories import TrainingHistories
 from engine.itemitem import item_item_from_arrays
 from engine.metrics import topk_from_scores
 from engine.mf import fold_in
@@ -28,12 +31,6 @@ SERVABLE_MODELS = ("fusion_int8", "fusion_float", "blend", "itemcf", "mf", "popu
 # bundles written before the item-item weights became sparse kept a dense EASE matrix and
 # called the model "ease"; they still load (the matrix is made sparse, nothing is dropped)
 _LEGACY_MODEL_NAMES = {"ease": "itemcf"}
-# ANN: score exactly when at most this many items are eligible (e.g. a small allowed_items);
-# fetch OVERFETCH × the needed pool (hnswlib searches with ef = max(ef_search, fetch)),
-# scaled up by the share of ineligible items.
-ANN_EXACT_BELOW = 2000
-ANN_MIN_RATIO = 8  # ... or at most this many times the pool needed
-OVERFETCH = 8.0
 # per-user time-popularity totals are precomputed at load up to this many users × items
 WARM_TIME_CELLS = 20_000_000
 # the user-side feature statistics of each trained user's usual request are computed at load
@@ -86,9 +83,12 @@ class Recommender:
         self._alpha = float(mf_hp.get("alpha", 1.0))
         self._transform = str(mf_hp.get("transform", "binary"))
         self._reg = float(mf_hp.get("regularization", 0.1))
-        self._uidx = {u: j for j, u in enumerate(self._user_ids.tolist())}
-        self._item_list = self._item_ids.tolist()  # str ids for the output, by index
-        self._iidx = {i: j for j, i in enumerate(self._item_list)}
+        self._hist = TrainingHistories(
+            self._user_ids, self._item_ids, self._indptr, self._indices, self._weights,
+            self._user_rows,
+        )  # fmt: skip
+        self._uidx, self._iidx = self._hist.user_index, self._hist.item_index
+        self._item_list = self._hist.item_list  # str ids for the output, by index
         self.ctx = ScoringContext(
             item_factors=self._Q,
             item_item=item_item,
@@ -125,25 +125,9 @@ class Recommender:
         self._ann = self._load_ann(ann_threshold)
         self._session = None
         if self.model.startswith("fusion"):
-            onnx_path = self.path / f"{self.model}.onnx"
-            if not onnx_path.is_file() or f"{self.model}.onnx" not in manifest["files"]:
-                raise BundleError(f"bundle {path} has no {self.model}.onnx; retrain the bundle")
-            import onnxruntime as ort
-
-            so = ort.SessionOptions()
-            so.intra_op_num_threads = 1
-            so.inter_op_num_threads = 1
-            so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-            self._session = ort.InferenceSession(
-                str(onnx_path), so, providers=["CPUExecutionProvider"]
+            self._session, self._input_name = open_fusion_session(
+                self.path, manifest, self.model, self.ctx.n_features
             )
-            self._input_name = self._session.get_inputs()[0].name
-            want = self._session.get_inputs()[0].shape[-1]
-            if isinstance(want, int) and want != self.ctx.n_features:
-                raise BundleError(
-                    f"bundle {path}: {self.model}.onnx expects {want} features but the bundle's "
-                    f"arrays give {self.ctx.n_features}; the bundle is inconsistent, retrain it"
-                )
         self._usual_stats = self._warm_usual_stats()
 
     def _warm_usual_stats(self) -> dict[int, tuple]:
@@ -156,7 +140,7 @@ class Recommender:
             return {}
         out = {}
         for u, uid in enumerate(self._user_ids.tolist()):
-            items, w = self._history_of(uid, None)
+            items, w = self._hist.of(uid, None)
             elig = np.ones(self.n_items, dtype=bool)
             elig[items] = False
             out[u] = user_side_stats(self.ctx, self._batch(uid, items, w, False, elig))
@@ -176,25 +160,11 @@ class Recommender:
         manifest, arrays = read_bundle(path)
         return cls(manifest, arrays, Path(path), model=model, ann_threshold=ann_threshold)
 
-    def _load_ann(self, threshold: int | None):
-        info = self.manifest.get("ann") or {}
-        if threshold is None:
-            threshold = int(info.get("threshold", DEFAULT_THRESHOLD))
+    def _load_ann(self, threshold: int | None) -> AnnCandidates | None:
         usable = self.model == "mf" or self.model.startswith("fusion")
-        if self.n_items <= threshold or not usable:  # itemcf/blend/popularity: always exact
+        if not usable:  # itemcf/blend/popularity: always exact
             return None
-        ef = int(info.get("ef_search", 200))
-        name = info.get("index")
-        n, dim = self._Q.shape
-        if name:
-            if name not in self.manifest["files"] or not (self.path / name).is_file():
-                raise BundleError(f"bundle {self.path} lacks its ANN index {name}; retrain it")
-            try:  # checksum verified by read_bundle before we get here
-                return load_index(self.path / name, n, dim, ef_search=ef)
-            except (RuntimeError, ValueError) as exc:
-                raise BundleError(f"bundle {self.path}: unreadable ANN index ({exc})") from exc
-        m, efc = int(info.get("M", 16)), int(info.get("ef_construction", 200))
-        return build_index(self._Q, m=m, ef_construction=efc, ef_search=ef)
+        return AnnCandidates.for_bundle(self.manifest, self.path, self._Q, threshold)
 
     @property
     def uses_ann(self) -> bool:
@@ -202,24 +172,7 @@ class Recommender:
         return self._ann is not None
 
     def _ann_pool(self, uvec: np.ndarray, elig: np.ndarray, need: int) -> np.ndarray | None:
-        """Eligible items among the ANN's nearest to ``uvec``: at least ``need`` of them, or
-        None (score exactly) when the eligible set is small or the filtered pool stays short."""
-        if self._ann is None:
-            return None
-        n_el = int(elig.sum())
-        if n_el <= max(ANN_EXACT_BELOW, ANN_MIN_RATIO * need):
-            return None
-        # over-fetch by the eligible fraction (exclusions) with a safety factor, then widen
-        fetch = int(np.ceil(need * OVERFETCH * self.n_items / n_el)) + 16
-        cap = max(self.n_items // 8, 4 * need)
-        while True:
-            labels = self._ann.query(uvec, min(fetch, cap))
-            pool = labels[elig[labels]]
-            if len(pool) >= need:
-                return pool
-            if fetch >= cap:
-                return None
-            fetch *= 4
+        return self._ann.pool(uvec, elig, need) if self._ann is not None else None
 
     # ------------------------------------------------------------ helpers
     @property
@@ -230,44 +183,8 @@ class Recommender:
         return str(user_id) in self._uidx
 
     def training_rows(self, user_id) -> tuple[int, int] | None:
-        """(number of stored rows, largest row id) the user was trained on, from the
-        ``row_ids`` given at training (see ``InteractionData.user_rows``); None for a user the
-        bundle does not know or a bundle trained without row ids. A caller whose store still
-        holds exactly that for the user can serve the trained vector without passing a history.
-        """
-        u = self._uidx.get(str(user_id)) if self._user_rows is not None else None
-        if u is None:
-            return None
-        n, last = self._user_rows[u].tolist()
-        return n, last
-
-    def _history_of(self, user_id, history):
-        """(item idx array, weights array) from ``history`` or the training data."""
-        if history is not None:
-            items, weights = [], []
-            get = self._iidx.get
-            for entry in history:
-                if type(entry) is tuple and len(entry) == 2:  # (id, weight): the usual form
-                    iid, w = entry
-                elif isinstance(entry, (tuple, list)):
-                    iid, w = entry[0], (entry[1] if len(entry) > 1 else 1.0)
-                else:
-                    iid, w = entry, 1.0
-                j = get(iid if type(iid) is str else str(iid))
-                if j is not None and w is not None and (w := float(w)) > 0:
-                    items.append(j)
-                    weights.append(w)
-            if not items:
-                return np.zeros(0, np.int64), np.zeros(0, np.float32)
-            ia = np.asarray(items, np.int64)
-            wa = np.asarray(weights, np.float32)
-            uniq, inv = np.unique(ia, return_inverse=True)
-            return uniq, np.bincount(inv, weights=wa).astype(np.float32)
-        u = self._uidx.get(str(user_id)) if user_id is not None else None
-        if u is None:
-            return np.zeros(0, np.int64), np.zeros(0, np.float32)
-        s, e = self._indptr[u], self._indptr[u + 1]
-        return self._indices[s:e].astype(np.int64), self._weights[s:e]
+        """See :meth:`TrainingHistories.training_rows`."""
+        return self._hist.training_rows(user_id)
 
     def strategy_for(self, user_id, history=None) -> str:
         """ "model" when the user has usable behaviour, else "popularity".
@@ -279,7 +196,7 @@ class Recommender:
         if self.model == "popularity":
             return "popularity"
         if history is not None:
-            items, _ = self._history_of(None, history)
+            items, _ = self._hist.of(None, history)
             return "model" if len(items) else "popularity"
         return "model" if self.knows_user(user_id) else "popularity"
 
@@ -323,8 +240,8 @@ class Recommender:
         """The MF user vector: trained, or folded in when ``history`` is given."""
         if history is None and self.knows_user(user_id):
             return self._P[self._uidx[str(user_id)]]
-        items, w = self._history_of(user_id, history)
-        if self._is_training_history(user_id, items, w):
+        items, w = self._hist.of(user_id, history)
+        if self._hist.is_training_history(user_id, items, w):
             return self._P[self._uidx[str(user_id)]]
         return fold_in(self._Q, items, self._confidence(w), self._reg, self._yty)
 
@@ -346,31 +263,18 @@ class Recommender:
         history gets popularity (see :meth:`strategy_for`).
         """
         elig = self._mask(exclude_items, allowed_items)
-        items, w = self._history_of(user_id, history)
+        items, w = self._hist.of(user_id, history)
         if exclude_seen and len(items):
             elig[items] = False
         if len(items) == 0 and (history is not None or not self.knows_user(user_id)):
             return self._top(np.where(elig, self._pop, -np.inf).astype(np.float64), k)
         if self.model == "popularity":
             return self._top(np.where(elig, self._pop, -np.inf).astype(np.float64), k)
-        from_history = history is not None and not self._is_training_history(user_id, items, w)
+        from_history = history is not None and not self._hist.is_training_history(user_id, items, w)
         usual = None  # the trained user's usual request: its user-side statistics are known
         if exclude_seen and not from_history and not exclude_items and allowed_items is None:
             usual = self._usual_stats.get(self._uidx.get(str(user_id)))
         return self._recommend_model(user_id, items, w, from_history, elig, k, usual)
-
-    def _is_training_history(self, user_id, items: np.ndarray, w: np.ndarray) -> bool:
-        """True when ``items``/``w`` (from a given history) are exactly what the bundle was
-        trained on for this user: the trained vectors then serve, with no fold-in to solve."""
-        u = self._uidx.get(str(user_id)) if user_id is not None else None
-        if u is None:
-            return False
-        s, e = self._indptr[u], self._indptr[u + 1]
-        return (
-            e - s == len(items)
-            and np.array_equal(self._indices[s:e], items)
-            and bool((np.abs(self._weights[s:e] - w) <= 1e-6 * np.abs(w)).all())
-        )
 
     def recommend_from_items(
         self,
@@ -436,32 +340,19 @@ class Recommender:
         contribution over the item's positive total. Items the bundle does not know, or no
         positive evidence, are left out of the result.
         """
-        items, w = self._history_of(user_id, history)
-        targets = [(i, self._iidx.get(str(i))) for i in item_ids]
-        targets = [(i, j) for i, j in targets if j is not None]
-        if not len(items) or not targets:
-            return {}
+        items, w = self._hist.of(user_id, history)
         if len(items) > max_history:
             keep = np.argsort(-w, kind="stable")[:max_history]
             items, w = items[keep], w[keep]
-        cols = np.array([j for _, j in targets], np.int64)
         if self.ctx.item_item is not None:
-            c = self.ctx.item_item.contributions(items, cols)
+            contributions = self.ctx.item_item.contributions
         else:
-            c = (self._Qn[items] @ self._Qn[cols].T) * self._confidence(w)[:, None]
-        c = np.where(c > 0, c, 0.0)
-        totals = c.sum(axis=0)
-        out: dict[str, list[tuple[str, float]]] = {}
-        for col, (item_id, _) in enumerate(targets):
-            if totals[col] <= 0:
-                continue
-            order = np.argsort(-c[:, col], kind="stable")[:top]
-            out[str(item_id)] = [
-                (self._item_list[int(items[r])], float(c[r, col] / totals[col]))
-                for r in order
-                if c[r, col] > 0
-            ]
-        return out
+            conf = self._confidence(w)
+
+            def contributions(hist, cols):
+                return (self._Qn[hist] @ self._Qn[cols].T) * conf[:, None]
+
+        return top_evidence(contributions, items, item_ids, self._hist, top=top)
 
     # ------------------------------------------------------------ model path
     def _batch(self, user_id, items, w, from_history: bool, elig) -> UserBatch:

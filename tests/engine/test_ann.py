@@ -5,7 +5,7 @@ import shutil
 import numpy as np
 import pytest
 
-import engine.recommender as recmod
+import engine.ann as annmod
 from engine.ann import ANN_FILE
 from engine.bundle import BundleError, read_bundle
 from engine.pipeline import train_bundle
@@ -82,7 +82,7 @@ def test_ann_recall_vs_exact_and_filters(synthetic_pair):
         want = exact.recommend(u, k=10)
         got = ann.recommend(u, k=10)
         rec_plain.append(_recall(got, want))
-        seen = {f"i{j}" for j in exact._history_of(u, None)[0]}
+        seen = {f"i{j}" for j in exact._hist.of(u, None)[0]}
         assert not seen & {i for i, _ in got}
         kw = {"k": 10, "exclude_items": excl, "allowed_items": allowed}
         want_f, got_f = exact.recommend(u, **kw), ann.recommend(u, **kw)
@@ -119,7 +119,7 @@ def test_pool_features_equal_exact_features(trained_bundle):
     rec = Recommender(manifest, arrays, out, ann_threshold=10**9)
     ctx = rec.ctx
     for uid in ("u0", "u5", "u17"):
-        items, w = rec._history_of(uid, None)
+        items, w = rec._hist.of(uid, None)
         elig = np.ones(rec.n_items, bool)
         elig[items] = False
         elig[::7] = False
@@ -135,8 +135,8 @@ def test_fusion_through_ann_matches_exact(trained_bundle, monkeypatch):
     out, manifest, _ = trained_bundle
     model = manifest["fusion"]["served_file"]  # the fusion, whichever model the gate chose
     _, arrays = read_bundle(out)
-    monkeypatch.setattr(recmod, "ANN_EXACT_BELOW", 0)
-    monkeypatch.setattr(recmod, "ANN_MIN_RATIO", 1)
+    monkeypatch.setattr(annmod, "ANN_EXACT_BELOW", 0)
+    monkeypatch.setattr(annmod, "ANN_MIN_RATIO", 1)
     exact = Recommender(manifest, arrays, out, model=model, ann_threshold=10**9)
     ann = Recommender(manifest, arrays, out, model=model, ann_threshold=10)
     assert ann.uses_ann

@@ -164,7 +164,7 @@ def test_item_item_signal_is_in_the_bundle_and_used_above_6k_items(tmp_path):
     assert np.mean(hits) > 0.8, np.mean(hits)
     if "fusion_float.onnx" in manifest["files"]:
         fused = Recommender.load(tmp_path / "b", model="fusion_float")
-        items, w = fused._history_of(data.user_ids[0], None)
+        items, w = fused._hist.of(data.user_ids[0], None)
         elig = np.ones(fused.n_items, bool)
         elig[items] = False
         from engine.scoring import build_features

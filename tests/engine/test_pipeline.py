@@ -163,7 +163,7 @@ def test_batch_features_equal_single_user_features(trained_bundle, planted_data)
     rec = Recommender.load(out, model="mf")
     users = np.arange(6)
     batch = UserBatch(
-        history=np.stack([rec._batch(rec._user_ids[u], *rec._history_of(rec._user_ids[u], None),
+        history=np.stack([rec._batch(rec._user_ids[u], *rec._hist.of(rec._user_ids[u], None),
                                      False, np.ones(rec.n_items, bool)).history[0]
                           for u in users]),
         user_vectors=rec._P[users],

@@ -10,7 +10,8 @@ import engine.recommender as recmod
 from engine.bundle import read_bundle
 from engine.mf import fold_in
 from engine.recommender import Recommender
-from engine.scoring import UserBatch, _Side, _top_indices, build_features
+from engine.scoring import UserBatch, build_features
+from engine.scoring_one import _Side, _top_indices
 
 from .conftest import drop_item_item
 
@@ -61,7 +62,7 @@ def _recommender(bundle, *, itemcf: bool, model=None):
 
 def _user_case(rec, uid, case):
     """(items, weights, eligible) for one user under an exclusion / allowed-items case."""
-    items, w = rec._history_of(uid, None)
+    items, w = rec._hist.of(uid, None)
     rng = np.random.default_rng(int(uid[1:]))
     allowed = excluded = None
     if case == "exclude":
@@ -158,7 +159,7 @@ def test_the_training_history_keeps_the_trained_vector(trained_bundle, monkeypat
     solves = []
     monkeypatch.setattr(recmod, "fold_in", lambda *a, **kw: solves.append(1) or fold_in(*a, **kw))
     for uid in USERS:
-        items, w = rec._history_of(uid, None)
+        items, w = rec._hist.of(uid, None)
         history = [(rec._item_list[j], float(x)) for j, x in zip(items, w, strict=True)]
         trained = rec.user_vector(uid)
         assert rec.recommend(uid, k=10, history=history[::-1]) == rec.recommend(uid, k=10)
@@ -192,7 +193,7 @@ def test_the_bundle_tells_which_stored_rows_each_user_was_trained_on(trained_bun
 def test_usual_requests_use_the_user_statistics_computed_at_load(
     trained_bundle, monkeypatch, itemcf
 ):
-    import engine.scoring as scoring
+    import engine.scoring_one as scoring_one
 
     warm = _recommender(trained_bundle, itemcf=itemcf)
     assert len(warm._usual_stats) == len(warm._user_ids)  # every trained user, at load
@@ -201,9 +202,9 @@ def test_usual_requests_use_the_user_statistics_computed_at_load(
         cold = _recommender(trained_bundle, itemcf=itemcf)
     assert cold._usual_stats == {}
     computed = []
-    real_of = scoring._UserStats.of
+    real_of = scoring_one._UserStats.of
     monkeypatch.setattr(
-        scoring._UserStats, "of", classmethod(lambda cls, *a: computed.append(1) or real_of(*a))
+        scoring_one._UserStats, "of", classmethod(lambda cls, *a: computed.append(1) or real_of(*a))
     )
     for uid in USERS + ("u8", "u9", "u10"):
         for k in (5, 30):  # 30 > C: the full rows too
@@ -213,7 +214,7 @@ def test_usual_requests_use_the_user_statistics_computed_at_load(
             assert computed
             computed.clear()
         # anything else than the usual request computes its statistics
-        items, _ = warm._history_of(uid, None)
+        items, _ = warm._hist.of(uid, None)
         other = warm._item_list[next(j for j in range(warm.n_items) if j not in set(items))]
         assert warm.recommend(uid, k=5, exclude_items=[other]) == cold.recommend(
             uid, k=5, exclude_items=[other]
