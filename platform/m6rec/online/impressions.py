@@ -184,12 +184,23 @@ def _decode(tenant_id: int, raw: dict) -> dict[Key, list[int]]:
 
 
 def pending(tenant_id: int) -> dict[Key, list[int]]:
-    """Counts of ``tenant_id`` waiting in Redis (not yet in the database); {} without Redis."""
+    """Counts of ``tenant_id`` waiting in Redis (not yet in the database): the live hash and a
+    hash staged by a flush that has not finished; {} without Redis. (In the milliseconds
+    between a flush's commit and its deleting the staged hash, a read counts those twice.)"""
     url = _redis_url()
     if not url:
         return {}
+    live = f"{HASH_PREFIX}{tenant_id}"
     try:
-        return _decode(tenant_id, _redis(url).hgetall(f"{HASH_PREFIX}{tenant_id}"))
+        client = _redis(url)
+        counts = _decode(tenant_id, client.hgetall(live))
+        for key, (items, responses) in _decode(
+            tenant_id, client.hgetall(f"{live}:flushing")
+        ).items():
+            got = counts.setdefault(key, [0, 0])
+            got[0] += items
+            got[1] += responses
+        return counts
     except Exception:  # noqa: BLE001 - results read the database part when Redis is down
         logger.warning("impressions pending in Redis could not be read", exc_info=True)
         return {}
@@ -198,9 +209,12 @@ def pending(tenant_id: int) -> dict[Key, list[int]]:
 def flush_to_database(tenant_ids: Iterable[int] | None = None) -> int:
     """Move the Redis counters into :class:`ImpressionCount` rows; returns the keys moved.
 
-    One flusher at a time (a Redis lock). Each tenant's hash is renamed first, so increments
-    arriving meanwhile go to a fresh hash; when the database write fails the counts are added
-    back to the live hash and the error is raised.
+    One flusher at a time (a Redis lock). Each tenant's hash is renamed to a staged hash first,
+    so increments arriving meanwhile go to a fresh live hash; the staged hash is deleted once
+    its counts are committed. When the database write fails the error is raised and the staged
+    hash stays: reads still count it (:func:`pending`) and the next flush writes it first. A
+    tenant stays in the set of tenants with counters (a few bytes each), so nothing waits for
+    the tenant's next impression.
     """
     url = _redis_url()
     if not url:
@@ -221,7 +235,6 @@ def flush_to_database(tenant_ids: Iterable[int] | None = None) -> int:
             live = f"{HASH_PREFIX}{tenant_id}"
             staged = f"{live}:flushing"
             if not client.exists(staged):  # a staged hash left by a failed flush goes first
-                client.srem(TENANTS_SET, tenant_id)
                 try:
                     client.rename(live, staged)
                 except Exception:  # noqa: BLE001 - no such key: nothing counted since

@@ -35,13 +35,6 @@ def tenant(settings, redis_url):
     clean()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="flush_to_database removes the tenant from the tenants set and renames its hash to "
-    "':flushing' before writing; when the write fails the staged hash is left, invisible to "
-    "pending() (reads) and flushed only after the tenant's next impression re-adds it to the "
-    "set (the docstring says the counts are added back to the live hash)",
-)
 def test_counts_staged_by_a_failed_database_write_are_read_and_flushed_next_time(
     tenant, monkeypatch
 ):
