@@ -60,8 +60,6 @@ class ApiClient:
 INVALID_KEY = "The API key is invalid or has been revoked."
 INACTIVE_TENANT = "The tenant of this API key is inactive."
 
-DEFAULT_KEY_CACHE_TTL = 5.0
-DEFAULT_NEGATIVE_KEY_CACHE_TTL = 5.0
 KEY_CACHE_MAX_ENTRIES = 10_000
 
 
@@ -109,13 +107,11 @@ def clear_api_key_cache(**_signal_kwargs) -> None:
 
 
 def _key_cache_ttl() -> float:
-    return float(getattr(settings, "M6REC_API_KEY_CACHE_TTL", DEFAULT_KEY_CACHE_TTL))
+    return float(settings.M6REC_API_KEY_CACHE_TTL)
 
 
 def _negative_key_cache_ttl() -> float:
-    return float(
-        getattr(settings, "M6REC_API_KEY_NEGATIVE_CACHE_TTL", DEFAULT_NEGATIVE_KEY_CACHE_TTL)
-    )
+    return float(settings.M6REC_API_KEY_NEGATIVE_CACHE_TTL)
 
 
 class ApiKeyAuthentication(BaseAuthentication):
@@ -299,7 +295,7 @@ class ApiKeyRateThrottle(SimpleRateThrottle):
 
     @property
     def cache_alias(self) -> str:
-        return getattr(settings, "M6REC_THROTTLE_CACHE", "default")
+        return settings.M6REC_THROTTLE_CACHE
 
     @property
     def cache(self):

@@ -102,7 +102,7 @@ def is_database_outage(exc: BaseException | None) -> bool:
 
 def database_retry_after() -> int:
     """Seconds a client is told to wait after a 503 ``database_unavailable``."""
-    return max(1, int(getattr(settings, "M6REC_DB_RETRY_AFTER", 5)))
+    return max(1, int(settings.M6REC_DB_RETRY_AFTER))
 
 
 def database_unavailable_body() -> dict:

@@ -65,11 +65,8 @@ class ApiJsonErrorsMiddleware:
         return json_error_response(500, *_STATUS_CODES[500])
 
 
-DEFAULT_MAX_URL_BYTES = 8190
-
-
 def max_url_bytes() -> int:
-    return int(getattr(settings, "M6REC_MAX_URL_BYTES", DEFAULT_MAX_URL_BYTES))
+    return int(settings.M6REC_MAX_URL_BYTES)
 
 
 class RequestLimitsMiddleware:

@@ -63,7 +63,7 @@ def _object_without_duplicate_keys(pairs: list[tuple[str, object]]) -> dict:
 
 
 def max_body_bytes() -> int:
-    return int(getattr(settings, "M6REC_MAX_BODY_BYTES", settings.DATA_UPLOAD_MAX_MEMORY_SIZE))
+    return int(settings.M6REC_MAX_BODY_BYTES)
 
 
 # Only a number with a 3-digit exponent or a run of 41+ digits can overflow a float or be an

@@ -32,7 +32,7 @@ class PreparedQuery:
 
     def execute(self, cursor, params: Sequence[Any]) -> None:
         """Run on ``cursor`` (a Django cursor on PostgreSQL), preparing on first use."""
-        if not getattr(settings, "M6REC_DB_PREPARED_STATEMENTS", True):
+        if not settings.M6REC_DB_PREPARED_STATEMENTS:
             cursor.execute(self.plain, params)
             return
         wrapper = cursor.db

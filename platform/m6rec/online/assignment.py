@@ -61,7 +61,7 @@ _memo: dict[int, tuple[float, RunningExperiment | None]] = {}
 
 
 def _ttl() -> float:
-    return float(getattr(settings, "M6REC_ACTIVE_VERSION_TTL", 2.0))
+    return float(settings.M6REC_ACTIVE_VERSION_TTL)
 
 
 def forget(tenant_id: int | None = None) -> None:

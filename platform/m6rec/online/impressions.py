@@ -40,11 +40,11 @@ Key = tuple[int, str, int, str, str, int, int]
 
 
 def _redis_url() -> str:
-    return str(getattr(settings, "M6REC_IMPRESSIONS_REDIS_URL", "") or "")
+    return str(settings.M6REC_IMPRESSIONS_REDIS_URL or "")
 
 
 def _interval() -> float:
-    return float(getattr(settings, "M6REC_IMPRESSIONS_FLUSH_S", 1.0))
+    return float(settings.M6REC_IMPRESSIONS_FLUSH_S)
 
 
 _CLIENTS: dict[str, object] = {}

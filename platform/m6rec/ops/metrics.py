@@ -164,7 +164,7 @@ class QueueDepthCollector:
             return self._broker_url
         from django.conf import settings
 
-        return getattr(settings, "CELERY_BROKER_URL", "") or ""
+        return settings.CELERY_BROKER_URL or ""
 
     def collect(self):
         depth = GaugeMetricFamily(

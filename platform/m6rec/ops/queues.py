@@ -16,13 +16,10 @@ from django.conf import settings
 QUEUE_SMALL = "small"
 QUEUE_LARGE = "large"
 QUEUES = (QUEUE_SMALL, QUEUE_LARGE)
-DEFAULT_LARGE_TENANT_INTERACTIONS = 1_000_000
 
 
 def large_tenant_threshold() -> int:
-    return int(
-        getattr(settings, "M6REC_LARGE_TENANT_INTERACTIONS", DEFAULT_LARGE_TENANT_INTERACTIONS)
-    )
+    return int(settings.M6REC_LARGE_TENANT_INTERACTIONS)
 
 
 def queue_for(interaction_count: int) -> str:

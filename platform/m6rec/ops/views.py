@@ -44,7 +44,7 @@ def metrics_view(request: HttpRequest) -> HttpResponse:
     refuses requests that came through a proxy (``X-Forwarded-For`` present), so the public
     ingress never serves metrics while Prometheus scrapes pods directly.
     """
-    token = getattr(settings, "M6REC_METRICS_TOKEN", "") or ""
+    token = settings.M6REC_METRICS_TOKEN or ""
     if token:
         given = request.META.get("HTTP_AUTHORIZATION", "")
         if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):

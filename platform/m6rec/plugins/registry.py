@@ -111,7 +111,7 @@ def configure(
 
 def disabled_setting(settings: Any) -> list[str]:
     """``M6REC_DISABLED_DOMAINS`` as a list: a list/tuple, or a comma-separated string."""
-    value = getattr(settings, "M6REC_DISABLED_DOMAINS", None) or ()
+    value = settings.M6REC_DISABLED_DOMAINS or ()
     if isinstance(value, str):
         value = value.split(",")
     return [str(v).strip() for v in value if str(v).strip()]

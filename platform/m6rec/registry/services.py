@@ -141,7 +141,7 @@ class GateDecision:
 
 
 def promotion_margin() -> float:
-    return float(getattr(settings, "M6REC_PROMOTION_MARGIN", 0.0))
+    return float(settings.M6REC_PROMOTION_MARGIN)
 
 
 def gate_decide(

@@ -20,7 +20,6 @@ from typing import Any
 
 from django.conf import settings
 
-from m6rec.serving import cache as cache_mod
 from m6rec.serving.cache import ActiveRef, ActiveVersionMemo, CachedModel, ModelCache
 
 logger = logging.getLogger(__name__)
@@ -54,10 +53,6 @@ class ServingModel:
     cache_hit: bool
 
 
-def _setting(name: str, default):
-    return getattr(settings, name, default)
-
-
 def _fetch_active(tenant) -> ActiveRef | None:
     from m6rec.registry.selectors import version_get_active
 
@@ -76,7 +71,7 @@ def _load_recommender(path: Path) -> Any:
     from engine.recommender import Recommender
 
     recommender = Recommender.load(path)
-    if _setting("M6REC_GC_FREEZE", False):
+    if settings.M6REC_GC_FREEZE:
         from m6rec.ops.gcfreeze import freeze_long_lived
 
         freeze_long_lived()  # the model and the modules it imported live as long as the worker
@@ -85,16 +80,14 @@ def _load_recommender(path: Path) -> Any:
 
 def _new_cache() -> ModelCache:
     return ModelCache(
-        max_entries=int(_setting("M6REC_MODEL_CACHE_SIZE", cache_mod.DEFAULT_MAX_ENTRIES)),
-        max_bytes=int(_setting("M6REC_MODEL_CACHE_MAX_BYTES", cache_mod.DEFAULT_MAX_BYTES)),
+        max_entries=int(settings.M6REC_MODEL_CACHE_SIZE),
+        max_bytes=int(settings.M6REC_MODEL_CACHE_MAX_BYTES),
         loader=_load_recommender,
     )
 
 
 model_cache: ModelCache = _new_cache()
-active_memo = ActiveVersionMemo(
-    _fetch_active, ttl=float(_setting("M6REC_ACTIVE_VERSION_TTL", cache_mod.DEFAULT_ACTIVE_TTL))
-)
+active_memo = ActiveVersionMemo(_fetch_active, ttl=float(settings.M6REC_ACTIVE_VERSION_TTL))
 _last_served: dict[int, tuple[int, int]] = {}  # tenant id → key of the model last served
 _failed: set[tuple[int, int]] = set()  # keys that failed verification in this process
 _state_lock = threading.Lock()
@@ -105,7 +98,7 @@ def reset_caches() -> None:
     global model_cache
     with _state_lock:
         model_cache = _new_cache()
-        active_memo.ttl = float(_setting("M6REC_ACTIVE_VERSION_TTL", cache_mod.DEFAULT_ACTIVE_TTL))
+        active_memo.ttl = float(settings.M6REC_ACTIVE_VERSION_TTL)
         active_memo.invalidate()
         _last_served.clear()
         _failed.clear()

@@ -190,7 +190,7 @@ def _has_category(categories: Any, category: str) -> bool:
 
 
 def _catalog_ttl() -> float:
-    return float(getattr(settings, "M6REC_CATALOG_TTL", 5.0))
+    return float(settings.M6REC_CATALOG_TTL)
 
 
 _ITEM_STATES = PreparedQuery(

@@ -146,7 +146,7 @@ def recommend_for_user(
     model. ``explain`` (default: the domain's) adds why each item was recommended.
     """
     ctx = context_for(tenant, category)
-    limit = int(getattr(settings, "M6REC_SERVING_HISTORY_LIMIT", selectors.HISTORY_LIMIT))
+    limit = int(settings.M6REC_SERVING_HISTORY_LIMIT)
     model, arm = online.model_for(tenant, unit_id=user_id)
 
     def done(result: Recommendations, history=None) -> Recommendations:

@@ -101,7 +101,8 @@ MEDIA_ROOT = env.path("M6REC_MEDIA_ROOT", default=str(BASE_DIR / "var" / "media"
 MEDIA_URL = "media/"
 
 # Request size limits: the largest accepted batch (10,000 rows) fits comfortably in 16 MiB.
-DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("M6REC_MAX_BODY_BYTES", default=16 * 1024 * 1024)
+M6REC_MAX_BODY_BYTES = env.int("M6REC_MAX_BODY_BYTES", default=16 * 1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = M6REC_MAX_BODY_BYTES
 # Longest URL (path and query string) answered; longer is a JSON 414 (RequestLimitsMiddleware).
 M6REC_MAX_URL_BYTES = env.int("M6REC_MAX_URL_BYTES", default=8190)
 
@@ -127,6 +128,15 @@ M6REC_API_KEY_NEGATIVE_CACHE_TTL = env.float("M6REC_API_KEY_NEGATIVE_CACHE_TTL",
 # Serving checks candidates against a per-process catalogue memo this many seconds (0 = always
 # the database): writes through the API reach this process at once, other processes within it.
 M6REC_CATALOG_TTL = env.float("M6REC_CATALOG_TTL", default=5.0)
+# Serving: a promotion, rollback or experiment change reaches every web process within
+# ACTIVE_VERSION_TTL seconds; each process keeps up to MODEL_CACHE_SIZE loaded bundles (and
+# MODEL_CACHE_MAX_BYTES); a request folds in the user's latest SERVING_HISTORY_LIMIT events.
+M6REC_ACTIVE_VERSION_TTL = env.float("M6REC_ACTIVE_VERSION_TTL", default=1.0)
+M6REC_MODEL_CACHE_SIZE = env.int("M6REC_MODEL_CACHE_SIZE", default=8)
+M6REC_MODEL_CACHE_MAX_BYTES = env.int("M6REC_MODEL_CACHE_MAX_BYTES", default=2 * 1024**3)
+M6REC_SERVING_HISTORY_LIMIT = env.int("M6REC_SERVING_HISTORY_LIMIT", default=500)
+# /metrics: when set, scrapers must send Authorization: Bearer <token>.
+M6REC_METRICS_TOKEN = env("M6REC_METRICS_TOKEN", default="")
 # Online loop: impression counters go per process → Redis (every FLUSH_S) → the database (a
 # beat task every DB_FLUSH_S). An empty Redis URL writes the database from each process.
 M6REC_IMPRESSIONS_REDIS_URL = env("M6REC_IMPRESSIONS_REDIS_URL", default=REDIS_URL)

@@ -126,6 +126,3 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 }
 # Recycle pool processes now and then (TensorFlow does not give memory back).
 CELERY_WORKER_MAX_TASKS_PER_CHILD = env.int("M6REC_CELERY_MAX_TASKS_PER_CHILD", default=10)
-
-# --- ops ---------------------------------------------------------------------------------
-M6REC_METRICS_TOKEN = env("M6REC_METRICS_TOKEN", default="")
