@@ -114,6 +114,27 @@ def test_scopes_are_typed_errors(sdk_server, sdk_tenant):
     assert caught.value.details.required_scope == "admin"
 
 
+def test_batch_recommendations_through_the_client(sdk_server, sdk_tenant, tmp_path):
+    import gzip
+
+    _, key = sdk_tenant
+    client = Client(sdk_server, key)
+    client.ingest_interactions(
+        {"user_id": f"b{n}", "item_id": f"x{n % 4}", "type": "view"} for n in range(12)
+    )
+    job = client.batch_recommendations(k=2, user_ids=["b1", "b2", "stranger"])
+    done = client.wait_for_batch_job(job.id, timeout=60, poll=0.2)  # eager: already done
+    assert str(done.status) == "succeeded" and done.users_done == 3
+    assert [j.id for j in client.iter_batch_jobs()] == [job.id]
+    path = client.download_batch(job.id, tmp_path / "top.jsonl.gz")
+    with gzip.open(path, "rt", encoding="utf-8") as fh:
+        lines = [json.loads(line) for line in fh]
+    assert [line["user_id"] for line in lines] == ["b1", "b2", "stranger"]
+    assert all(len(line["items"]) == 2 and line["strategy"] == "popularity" for line in lines)
+    with pytest.raises(NotFoundError):
+        client.download_batch(job.id + 1000, tmp_path / "missing.jsonl.gz")
+
+
 # ---------------------------------------------------------------------- without a server
 
 

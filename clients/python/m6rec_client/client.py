@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import date, datetime
 from functools import cache
 from itertools import islice
+from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
@@ -32,6 +33,7 @@ from m6rec_client.errors import ApiError, PayloadTooLargeError, error_from_respo
 
 if TYPE_CHECKING:  # generated models (names follow the API's serializers)
     from m6rec_client._generated.models import (
+        BatchJobOutput,
         InteractionsIngestOutput,
         ItemOutput,
         RecommendationsOutput,
@@ -44,6 +46,7 @@ if TYPE_CHECKING:  # generated models (names follow the API's serializers)
 MAX_BATCH_ROWS = 10_000
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 TERMINAL_RUN_STATUSES = frozenset({"succeeded", "failed", "cancelled"})
+TERMINAL_BATCH_STATUSES = frozenset({"succeeded", "failed"})
 
 
 @cache
@@ -310,6 +313,57 @@ class Client:
 
     def rollback(self, *, reason: str = "") -> VersionOutput:
         return self.call("models_rollback", body=ChangeInput(reason=reason))
+
+    # ------------------------------------------------------------------ batch recommendations
+
+    def batch_recommendations(
+        self, *, k: int = 10, user_ids: list[str] | None = None, **fields: Any
+    ) -> BatchJobOutput:
+        """Queue a batch job: top-``k`` for every user (or ``user_ids``) into one gzip JSON
+        Lines file; ``fields``: ``exclude_seen``, ``category``."""
+        from m6rec_client._generated.models.batch_job_input import BatchJobInput
+
+        body = BatchJobInput.from_dict({"k": k, "user_ids": user_ids, **fields})
+        return self.call("batch_recommendations_create", body=body)
+
+    def get_batch_job(self, job_id: int) -> BatchJobOutput:
+        return self.call("batch_recommendations_retrieve", job_id)
+
+    def iter_batch_jobs(self, *, page_size: int | None = None) -> Iterator[BatchJobOutput]:
+        return self._items_of("batch_recommendations_list", page_size)
+
+    def wait_for_batch_job(
+        self, job_id: int, *, timeout: float = 3600.0, poll: float = 2.0
+    ) -> BatchJobOutput:
+        """Poll a batch job until it succeeded or failed (``TimeoutError`` after ``timeout``)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            job = self.get_batch_job(job_id)
+            if str(job.status) in TERMINAL_BATCH_STATUSES:
+                return job
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"batch job {job_id} still {job.status} after {timeout}s")
+            self._sleep(poll)
+
+    def download_batch(self, job_id: int, path: str | Path) -> Path:
+        """Stream a finished job's file (gzip JSON Lines) to ``path``, checking its SHA-256;
+        read it with ``gzip.open(path, "rt")``, one JSON object per line."""
+        import hashlib
+
+        target, digest = Path(path), hashlib.sha256()
+        url = f"/api/v1/models/batch-recommendations/{int(job_id)}/download"
+        with self.raw.get_httpx_client().stream("GET", url) as response:
+            if response.status_code >= 400:
+                response.read()
+                raise error_from_response(response)
+            with target.open("wb") as out:
+                for chunk in response.iter_bytes():
+                    digest.update(chunk)
+                    out.write(chunk)
+            expected = response.headers.get("X-Content-SHA256")
+        if expected and digest.hexdigest() != expected:
+            raise OSError(f"{target}: SHA-256 {digest.hexdigest()} is not the server's {expected}")
+        return target
 
     # ------------------------------------------------------------------ serving
 
