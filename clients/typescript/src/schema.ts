@@ -570,7 +570,7 @@ export interface components {
         };
         BatchJobOutput: {
             readonly id: number;
-            readonly status: components["schemas"]["BatchJobOutputStatusEnum"];
+            readonly status: components["schemas"]["BatchStatusEnum"];
             readonly k: number;
             readonly exclude_seen: boolean;
             readonly category: string;
@@ -611,7 +611,7 @@ export interface components {
          *     * `failed` - Failed
          * @enum {string}
          */
-        BatchJobOutputStatusEnum: "queued" | "running" | "succeeded" | "failed";
+        BatchStatusEnum: "queued" | "running" | "succeeded" | "failed";
         ChangeInput: {
             /**
              * @description Why (stored in the audit log).

@@ -167,6 +167,7 @@ SPECTACULAR_SETTINGS = {
         "RunStatusEnum": "m6rec.training.models.TrainingRun.Status",
         "VersionStatusEnum": "m6rec.registry.models.ModelVersion.Status",
         "ExperimentStatusEnum": "m6rec.online.models.Experiment.Status",
+        "BatchStatusEnum": "m6rec.batch.models.BatchJob.Status",
         "DecisionStatusEnum": ["collecting", "winner", "no_difference"],
     },
 }

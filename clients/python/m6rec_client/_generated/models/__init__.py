@@ -3,7 +3,7 @@
 from .arm_result import ArmResult
 from .batch_job_input import BatchJobInput
 from .batch_job_output import BatchJobOutput
-from .batch_job_output_status_enum import BatchJobOutputStatusEnum
+from .batch_status_enum import BatchStatusEnum
 from .change_input import ChangeInput
 from .counts import Counts
 from .day import Day
@@ -63,7 +63,7 @@ __all__ = (
     "ArmResult",
     "BatchJobInput",
     "BatchJobOutput",
-    "BatchJobOutputStatusEnum",
+    "BatchStatusEnum",
     "ChangeInput",
     "Counts",
     "Day",

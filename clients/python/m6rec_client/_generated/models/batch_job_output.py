@@ -7,7 +7,7 @@ from typing import Any, Self, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..models.batch_job_output_status_enum import BatchJobOutputStatusEnum
+from ..models.batch_status_enum import BatchStatusEnum
 
 T = TypeVar("T", bound="BatchJobOutput")
 
@@ -17,7 +17,7 @@ class BatchJobOutput:
     """
     Attributes:
         id (int):
-        status (BatchJobOutputStatusEnum): * `queued` - Queued
+        status (BatchStatusEnum): * `queued` - Queued
             * `running` - Running
             * `succeeded` - Succeeded
             * `failed` - Failed
@@ -44,7 +44,7 @@ class BatchJobOutput:
     """
 
     id: int
-    status: BatchJobOutputStatusEnum
+    status: BatchStatusEnum
     k: int
     exclude_seen: bool
     category: str
@@ -156,7 +156,7 @@ class BatchJobOutput:
         d = dict(src_dict)
         id = d.pop("id")
 
-        status = BatchJobOutputStatusEnum(d.pop("status"))
+        status = BatchStatusEnum(d.pop("status"))
 
         k = d.pop("k")
 

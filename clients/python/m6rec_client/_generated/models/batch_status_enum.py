@@ -1,7 +1,7 @@
 from enum import StrEnum
 
 
-class BatchJobOutputStatusEnum(StrEnum):
+class BatchStatusEnum(StrEnum):
     FAILED = "failed"
     QUEUED = "queued"
     RUNNING = "running"
