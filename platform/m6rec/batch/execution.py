@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable
 from enum import StrEnum
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -29,7 +30,7 @@ from django.utils import timezone
 from m6rec.batch import selectors, storage
 from m6rec.batch.errors import BatchAttemptLost
 from m6rec.batch.models import BatchJob
-from m6rec.batch.services import batch_job_create, batch_job_requeue_or_fail, setting
+from m6rec.batch.services import batch_job_create, batch_job_requeue_or_fail
 
 logger = logging.getLogger(__name__)
 
@@ -43,11 +44,11 @@ class Outcome(StrEnum):
 
 
 def _chunk_users() -> int:
-    return max(1, int(setting("M6REC_BATCH_CHUNK_USERS", 1000)))
+    return max(1, int(settings.M6REC_BATCH_CHUNK_USERS))
 
 
 def _chunk_seconds() -> float:
-    return float(setting("M6REC_BATCH_CHUNK_SECONDS", 20.0))
+    return float(settings.M6REC_BATCH_CHUNK_SECONDS)
 
 
 def _claim(job_id: int) -> BatchJob | None:

@@ -36,18 +36,15 @@ logger = logging.getLogger(__name__)
 Status = BatchJob.Status
 MAX_K = 100
 MAX_LISTED_USERS = 100_000
-
-
-def setting(name: str, default: Any) -> Any:
-    return getattr(settings, name, default)
+DISPATCH_LEASE_S = 30.0  # a sender's claim on a job; after it, another sender may retry
 
 
 def max_attempts() -> int:
-    return int(setting("M6REC_BATCH_MAX_ATTEMPTS", 3))
+    return int(settings.M6REC_BATCH_MAX_ATTEMPTS)
 
 
 def stale_after() -> timedelta:
-    return timedelta(seconds=float(setting("M6REC_BATCH_STALE_S", 300)))
+    return timedelta(seconds=float(settings.M6REC_BATCH_STALE_S))
 
 
 # ---------------------------------------------------------------------- create
@@ -175,7 +172,7 @@ def batch_job_dispatch_pending(*, now=None, limit: int = 100) -> list[int]:
     """Send the jobs still marked ``dispatch_pending``, oldest first; stops at the first one
     the broker refuses. Returns the ids sent."""
     now = now or timezone.now()
-    lease = timedelta(seconds=float(setting("M6REC_BATCH_DISPATCH_LEASE", 30)))
+    lease = timedelta(seconds=DISPATCH_LEASE_S)
     due = (
         BatchJob.objects.filter(status=Status.QUEUED, dispatch_pending=True)
         .filter(Q(dispatched_at__isnull=True) | Q(dispatched_at__lt=now - lease))
