@@ -35,6 +35,7 @@ from rest_framework.authentication import BaseAuthentication, get_authorization_
 from rest_framework.permissions import BasePermission
 from rest_framework.throttling import SimpleRateThrottle
 
+from m6rec.common.errors import is_database_outage
 from m6rec.tenants.models import ApiKey, Scope, Tenant, hash_token, split_token
 
 logger = logging.getLogger(__name__)
@@ -71,14 +72,11 @@ class _VerifiedKeyCache:
         self._lock = threading.Lock()
         self._data: dict[str, tuple[float, object]] = {}
 
-    def get(self, digest: str):
+    def get(self, digest: str, *, stale_ok: bool = False):
+        """The cached value, or None when absent or expired (``stale_ok``: expired too; expired
+        entries stay until replaced or the cache is full, for a database outage)."""
         hit = self._data.get(digest)
-        if hit is None:
-            return None
-        if time.monotonic() >= hit[0]:
-            with self._lock:
-                if self._data.get(digest) is hit:
-                    del self._data[digest]
+        if hit is None or (time.monotonic() >= hit[0] and not stale_ok):
             return None
         return hit[1]
 
@@ -138,8 +136,19 @@ class ApiKeyAuthentication(BaseAuthentication):
             rejected = rejected_keys.get(digest)
             if rejected is not None:
                 raise exceptions.AuthenticationFailed(rejected)
-            key = self._verify(prefix, digest)
-        key.touch()
+            try:
+                key = self._verify(prefix, digest)
+            except Exception as exc:
+                # PostgreSQL unreachable: a key this process verified before keeps working
+                # (a revocation made meanwhile applies once the database is back)
+                key = verified_keys.get(digest, stale_ok=True) if is_database_outage(exc) else None
+                if key is None:
+                    raise
+        try:
+            key.touch()
+        except Exception as exc:
+            if not is_database_outage(exc):
+                raise  # bookkeeping only: an outage must not fail the request
         return ApiClient(key), key
 
     @staticmethod

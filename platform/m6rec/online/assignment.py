@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
+from m6rec.common.errors import is_database_outage
+
 __all__ = ["Arm", "RunningExperiment", "arm_for", "forget", "running_experiment"]
 
 
@@ -74,12 +76,18 @@ def forget(tenant_id: int | None = None) -> None:
 
 
 def running_experiment(tenant) -> RunningExperiment | None:
-    """The tenant's running experiment (memoised), or None."""
+    """The tenant's running experiment (memoised), or None. While the database is unreachable
+    the last known state serves (or no experiment, when none is known)."""
     now = time.monotonic()
     hit = _memo.get(tenant.pk)
     if hit is not None and hit[0] > now:
         return hit[1]
-    value = _load(tenant)
+    try:
+        value = _load(tenant)
+    except Exception as exc:
+        if not is_database_outage(exc):
+            raise
+        return hit[1] if hit is not None else None
     with _lock:
         _memo[tenant.pk] = (now + _ttl(), value)
     return value

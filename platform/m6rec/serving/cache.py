@@ -280,8 +280,17 @@ class ActiveVersionMemo:
     most once per tenant per ``ttl`` per process (concurrent misses may each fetch; harmless).
     """
 
-    def __init__(self, fetch: Callable[[Any], ActiveRef | None], *, ttl: float) -> None:
+    def __init__(
+        self,
+        fetch: Callable[[Any], ActiveRef | None],
+        *,
+        ttl: float,
+        keep_stale_if: Callable[[BaseException], bool] = lambda exc: False,
+    ) -> None:
+        """``keep_stale_if(exc)``: when ``fetch`` raises such an error (a database outage), the
+        last value fetched for the tenant, however old, is returned instead."""
         self._fetch = fetch
+        self._keep_stale_if = keep_stale_if
         self.ttl = float(ttl)
         self._lock = threading.Lock()
         self._memo: dict[int, tuple[float, ActiveRef | None]] = {}
@@ -293,7 +302,14 @@ class ActiveVersionMemo:
                 hit = self._memo.get(tenant.pk)
             if hit is not None and now - hit[0] < self.ttl:
                 return hit[1]
-        ref = self._fetch(tenant)
+        try:
+            ref = self._fetch(tenant)
+        except Exception as exc:
+            with self._lock:
+                hit = self._memo.get(tenant.pk)
+            if hit is None or not self._keep_stale_if(exc):
+                raise
+            return hit[1]
         with self._lock:
             self._memo[tenant.pk] = (time.monotonic(), ref)
         return ref

@@ -20,6 +20,7 @@ from typing import Any
 
 from django.conf import settings
 
+from m6rec.common.errors import is_database_outage
 from m6rec.serving.cache import ActiveRef, ActiveVersionMemo, CachedModel, ModelCache
 
 logger = logging.getLogger(__name__)
@@ -87,7 +88,11 @@ def _new_cache() -> ModelCache:
 
 
 model_cache: ModelCache = _new_cache()
-active_memo = ActiveVersionMemo(_fetch_active, ttl=float(settings.M6REC_ACTIVE_VERSION_TTL))
+active_memo = ActiveVersionMemo(
+    _fetch_active,
+    ttl=float(settings.M6REC_ACTIVE_VERSION_TTL),
+    keep_stale_if=is_database_outage,  # serve the model already loaded while PostgreSQL is down
+)
 _last_served: dict[int, tuple[int, int]] = {}  # tenant id → key of the model last served
 _failed: set[tuple[int, int]] = set()  # keys that failed verification in this process
 _state_lock = threading.Lock()

@@ -121,9 +121,12 @@ class CatalogueMemo:
         self._data: dict[tuple[int, str], tuple[float, Any]] = {}
         self.max_entries = max_entries
 
-    def get(self, tenant_pk: int, ids: list[str]) -> tuple[dict[str, Any], list[str]]:
-        """(id → state for the entries not yet expired, ids to look up)."""
-        now = time.monotonic()
+    def get(
+        self, tenant_pk: int, ids: list[str], *, stale_ok: bool = False
+    ) -> tuple[dict[str, Any], list[str]]:
+        """(id → state for the entries not yet expired (``stale_ok``: expired too), ids to look
+        up)."""
+        now = float("-inf") if stale_ok else time.monotonic()
         found, missing = {}, []
         data = self._data
         for i in ids:

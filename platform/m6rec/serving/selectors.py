@@ -15,6 +15,7 @@ from django.db import connection
 from django.db.models import Count, Max
 
 from m6rec.catalog.models import EndUser, Interaction, Item
+from m6rec.common.errors import is_database_outage
 from m6rec.common.prepared import PreparedQuery
 from m6rec.serving import memos
 
@@ -189,6 +190,14 @@ def _has_category(categories: Any, category: str) -> bool:
     return isinstance(categories, list) and category in categories
 
 
+def _outage_states(tenant, ids: list[str]) -> dict[str, Any]:
+    """While PostgreSQL is unreachable: the last known state of each item, however old, and
+    for an item never checked in this process "active, no properties" (the candidates come
+    from the tenant's own model, trained on its catalogue)."""
+    known, _ = memos.catalogue_memo.get(tenant.pk, ids, stale_ok=True)
+    return {i: known.get(i, (True, None, ())) for i in ids}
+
+
 def _catalog_ttl() -> float:
     return float(settings.M6REC_CATALOG_TTL)
 
@@ -234,7 +243,13 @@ def items_servable(
     ttl = _catalog_ttl()
     states, missing = memos.catalogue_memo.get(tenant.pk, ids) if ttl > 0 else ({}, ids)
     if missing:
-        fetched = _item_states(tenant, missing)
+        try:
+            fetched = _item_states(tenant, missing)
+        except Exception as exc:
+            if not is_database_outage(exc):
+                raise
+            fetched = _outage_states(tenant, missing)
+            ttl = 0  # nothing learnt: do not memoise
         if ttl > 0:
             memos.catalogue_memo.put(tenant.pk, fetched, ttl)
         states.update(fetched)

@@ -14,13 +14,14 @@ asked, explanations.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
 
 from domains.records import Candidate, InteractionRecord, UserRecord
+from m6rec.common.errors import is_database_outage
 from m6rec.online import serving as online
 from m6rec.serving import selectors
 from m6rec.serving.candidates import (
@@ -163,9 +164,12 @@ def recommend_for_user(
     rec = model.recommender if model is not None else None
     # the stored rows the model was trained on for this user: unchanged, they are not read
     trained_on = rec.training_rows(user_id) if rec is not None else None
-    found = selectors.user_with_history(
-        tenant=tenant, user_id=user_id, limit=limit, unless_stored=trained_on
-    )
+    found = _unless_outage(
+        lambda: selectors.user_with_history(
+            tenant=tenant, user_id=user_id, limit=limit, unless_stored=trained_on
+        ),
+        served=lambda: rec is not None,
+    )  # None while PostgreSQL is down: the bundle's own view of the user (trained or not)
     if found is not None and found.history is None:
         # nothing stored since training: the trained vector, the bundle's seen items
         user = UserRecord(user_id=user_id, properties=found.properties)
@@ -210,6 +214,26 @@ def recommend_for_user(
     return done(_popularity(ctx, model, k=k, exclude=excluded, user=user, history=records))
 
 
+def _unless_outage(read: Callable[[], Any], *, served: Callable[[], bool], fallback=lambda: None):
+    """``read()``; while PostgreSQL is unreachable, ``fallback()`` when the loaded model can
+    answer without the database (``served()``, asked only then), else the outage propagates
+    (a JSON 503).
+
+    Answered from memory during an outage: users the model knows (their trained vector and
+    training items), unknown users and sessions (the model's popularity, sessions of items it
+    knows), similar items of items it knows; candidates are checked against the last known
+    catalogue state. Needs the database: anything that writes, category filters not seen
+    recently, API keys this process has never verified.
+    """
+    try:
+        return read()
+    except Exception as exc:
+        if not (is_database_outage(exc) and served()):
+            raise
+        logger.warning("PostgreSQL unreachable: serving from the loaded model (%s)", exc)
+        return fallback()
+
+
 def _explaining(ctx: Context, explain: bool | None) -> bool:
     if explain is not None:
         return explain
@@ -238,11 +262,15 @@ def recommend_for_items(
     ``session_id`` (optional) places the session in a running experiment's arm.
     """
     ctx = context_for(tenant, category)
-    known = set(_existing(tenant, item_ids))
+    model, arm = online.model_for(tenant, unit_id=session_id)
+    known = _unless_outage(
+        lambda: set(_existing(tenant, item_ids)),
+        served=lambda: model is not None,
+        fallback=lambda: {i for i in item_ids if model.recommender.similar_items(i, k=1)},
+    )
     recent = [i for i in dict.fromkeys(item_ids) if i in known]
     excluded = set(exclude) | set(item_ids)
     records = [InteractionRecord(user_id="", item_id=i, type="view") for i in recent]
-    model, arm = online.model_for(tenant, unit_id=session_id)
     result = None
     if model is not None and recent:
         rec = model.recommender
@@ -277,10 +305,15 @@ def recommend_similar(
 ) -> Recommendations:
     """Items similar to ``item_id``; raises :class:`UnknownItem` when the tenant has no such
     item. An item the model has not seen (or no model) gets popularity."""
-    if not selectors.item_exists(tenant=tenant, item_id=item_id):
+    model = get_serving_model(tenant)
+    exists = _unless_outage(
+        lambda: selectors.item_exists(tenant=tenant, item_id=item_id),
+        served=lambda: model is not None and bool(model.recommender.similar_items(item_id, k=1)),
+        fallback=lambda: True,  # the model knows the item
+    )
+    if not exists:
         raise UnknownItem(item_id)
     ctx = context_for(tenant, None)
-    model = get_serving_model(tenant)
     excluded = {item_id}
     if model is not None:
         rec = model.recommender
