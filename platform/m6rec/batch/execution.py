@@ -126,8 +126,7 @@ def _next_users(job: BatchJob) -> list[tuple[int | None, str]]:
 def recommendation_line(*, tenant, user_id: str, job: BatchJob) -> tuple[str, bool]:
     """One output line (JSON text) and whether popularity served it.
 
-    Every call also counts the response's impressions and signs a ``recommendation_id``
-    (serving does both unconditionally today; see the README's note on batch exports).
+    An export shows nothing to anyone: its lines count no impressions.
     """
     from m6rec.serving.services import POPULARITY, recommend_for_user
 
@@ -138,6 +137,7 @@ def recommendation_line(*, tenant, user_id: str, job: BatchJob) -> tuple[str, bo
         exclude_seen=job.exclude_seen,
         category=job.category or None,
         explain=False,  # explanations never change the items; skip their cost
+        count_impressions=False,
     )
     line = {
         "user_id": user_id,

@@ -76,24 +76,26 @@ def issue(
     surface: str,
     arm: ArmChoice | None,
     user_id: str | None,
+    count: bool = True,
 ) -> str:
-    """The response's ``recommendation_id``, its impressions counted (never raises for the
-    counting)."""
+    """The response's ``recommendation_id``, its impressions counted unless ``count`` is False
+    (never raises for the counting)."""
     experiment_id = arm.experiment_id if arm is not None else None
     arm_index = arm.arm if arm is not None else None
-    try:
-        impressions.record(
-            tenant_id=tenant.pk,
-            items=len(item_ids),
-            model_version=model_version,
-            strategy=strategy,
-            surface=surface,
-            experiment_id=experiment_id,
-            arm=arm_index,
-        )
-        _count(surface=surface, strategy=strategy, items=len(item_ids))
-    except Exception:  # noqa: BLE001 - counting must never break serving
-        logger.warning("impressions not counted", exc_info=True)
+    if count:
+        try:
+            impressions.record(
+                tenant_id=tenant.pk,
+                items=len(item_ids),
+                model_version=model_version,
+                strategy=strategy,
+                surface=surface,
+                experiment_id=experiment_id,
+                arm=arm_index,
+            )
+            _count(surface=surface, strategy=strategy, items=len(item_ids))
+        except Exception:  # noqa: BLE001 - counting must never break serving
+            logger.warning("impressions not counted", exc_info=True)
     return tokens.encode(
         tenant_id=tenant.pk,
         item_ids=item_ids,

@@ -77,8 +77,10 @@ def _done(
     surface: str,
     arm: online.ArmChoice | None = None,
     user_id: str | None = None,
+    count: bool = True,
 ) -> Recommendations:
-    """Sign the response's recommendation id, count its impressions and the metrics."""
+    """Sign the response's recommendation id, count its impressions (unless ``count`` is
+    False) and the metrics."""
     result.experiment = arm if result.model_version is not None else None
     result.recommendation_id = online.issue(
         tenant=tenant,
@@ -88,6 +90,7 @@ def _done(
         surface=surface,
         arm=result.experiment,
         user_id=user_id,
+        count=count,
     )
     return _observe(result)
 
@@ -137,6 +140,7 @@ def recommend_for_user(
     category: str | None = None,
     exclude: Sequence[str] = (),
     explain: bool | None = None,
+    count_impressions: bool = True,
 ) -> Recommendations:
     """Top-``k`` for a stored (or unknown) end user, folding in their stored interactions.
 
@@ -145,6 +149,8 @@ def recommend_for_user(
     domain rule asks for the history. An unknown user, or one the model cannot place (no
     usable history), gets popularity. While an experiment runs, the user's arm picks the
     model. ``explain`` (default: the domain's) adds why each item was recommended.
+    ``count_impressions=False``: the items are not shown to anyone now (a batch export), so
+    the online metrics do not count them.
     """
     ctx = context_for(tenant, category)
     limit = int(settings.M6REC_SERVING_HISTORY_LIMIT)
@@ -159,7 +165,9 @@ def recommend_for_user(
                 user_id=user_id,
                 history=history,
             )
-        return _done(tenant, result, surface="user", arm=arm, user_id=user_id)
+        return _done(
+            tenant, result, surface="user", arm=arm, user_id=user_id, count=count_impressions
+        )
 
     rec = model.recommender if model is not None else None
     # the stored rows the model was trained on for this user: unchanged, they are not read

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import hashlib
 
-import pytest
-
 from m6rec.batch import execution, services, storage
 from m6rec.batch.models import BatchJob
 from tests.m6rec.batch.conftest import job_lines, read_lines
@@ -70,12 +68,6 @@ def test_a_deleted_job_takes_its_files(tenant, django_capture_on_commit_callback
     assert not os.path.exists(os.path.dirname(path))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="serving counts every recommend_for_user call as impressions; a batch export is "
-    "not one (needs a count_impressions=False hook in serving/online, see the batch README)",
-)
 def test_a_batch_export_counts_no_impressions(tenant, redis_url, settings):
     from m6rec.online import impressions
 
