@@ -157,8 +157,14 @@ class Command(ProjectCommand):
             f"  curl -s -H {auth} {base}/api/v1/users/1",
             f"  curl -s -X POST -H {auth} -H 'Content-Type: application/json' "
             f"-d {body} {base}/api/v1/interactions",
-            f"  curl -s -H {auth} '{base}/api/v1/users/1/recommendations?k=10'",
-            f"  curl -s -H {auth} '{base}/api/v1/popular?k=10'",
+            "  # titles and the reasons with the items (include=properties, explain=true):",
+            f"  curl -s -H {auth} "
+            f"'{base}/api/v1/users/1/recommendations?k=10&include=properties&explain=true'",
+            f"  curl -s -H {auth} '{base}/api/v1/popular?k=10&include=properties'",
+            "",
+            "Fill the online charts (admin → model versions) with simulated users, from "
+            "another terminal:",
+            f"  make demo-traffic DEMO_TRAFFIC_ARGS='--base-url {base}'",
             "",
         ]
         self.stdout.write("\n".join(lines))

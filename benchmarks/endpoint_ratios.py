@@ -1,0 +1,149 @@
+"""Side-by-side endpoint throughput on one gunicorn (issue 13's figure): ``/healthz`` (the
+trivial liveness probe), ``/api/v1/popular`` (authentication, throttle, DRF, the model's
+popularity) and user recommendations (the whole request path), in interleaved ``wrk`` rounds,
+so the machine's drift cancels out of the ratios.
+
+    python benchmarks/endpoint_ratios.py --rounds 3 --duration 10
+
+Uses ``serve_load.py``'s set-up (database ``m6rec_bench``, tenant ``bench-mls`` with
+ml-latest-small and a trained model; made once, reused). Prints every round and the medians of
+the per-round ratios; writes JSON (default ``bench-results/endpoint_ratios.json``).
+Targets (issue 13): recommendations ≥ 0.35 × /healthz and ≥ 0.75 × /popular.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform as py_platform
+import signal
+import statistics
+import sys
+import time
+import urllib.parse
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from harness import Server  # noqa: E402
+from serve_load import (  # noqa: E402
+    REPO,
+    bench_key,
+    django_setup,
+    ensure_model,
+    ensure_tenant,
+    import_ml_latest_small,
+    production_env,
+    run_wrk,
+    warm_up,
+)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--workers", type=int, default=len(os.sched_getaffinity(0)) + 1)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--rounds", type=int, default=3, help="interleaved rounds")
+    ap.add_argument("--duration", type=int, default=10, help="seconds per endpoint and round")
+    ap.add_argument("--connections", type=int, default=12, help="wrk connections")
+    ap.add_argument("--tenant", default="bench-mls")
+    ap.add_argument("--out", type=Path, default=REPO / "bench-results" / "endpoint_ratios.json")
+    args = ap.parse_args(argv)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+
+    env = production_env()
+    django_setup(env)
+    from django.db import connections
+
+    from m6rec.catalog.models import EndUser
+
+    tenant = ensure_tenant(args.tenant)
+    import_ml_latest_small(tenant)
+    version = ensure_model(tenant)
+    token = bench_key(tenant)
+    users = list(
+        EndUser.objects.filter(tenant=tenant).order_by("id").values_list("external_id", flat=True)
+    )
+    connections.close_all()
+    endpoints = {
+        "healthz": ["/healthz"],
+        "popular": ["/api/v1/popular?k=10"],
+        "recommendations": [
+            f"/api/v1/users/{urllib.parse.quote(u)}/recommendations?k=10" for u in users
+        ],
+    }
+    print(
+        f"tenant {tenant.slug}: {len(users)} users, model v{version}; gunicorn {args.workers} × "
+        f"{args.threads}; load average {os.getloadavg()[0]:.1f}",
+        flush=True,
+    )
+    rounds = []
+    with Server(env, workers=args.workers, threads=args.threads) as server:
+        warm_up(
+            server.port,
+            endpoints["recommendations"],
+            {"Authorization": f"Bearer {token}"},
+            workers=args.workers,
+        )
+        for n in range(1, args.rounds + 1):
+            row = {}
+            for name, paths in endpoints.items():
+                got = run_wrk(
+                    server.port,
+                    paths,
+                    token,
+                    connections=args.connections,
+                    duration=args.duration,
+                )
+                row[name] = {
+                    "requests_per_s": got["requests_per_s"],
+                    "p50_ms": got["latency_ms"]["p50"],
+                    "p99_ms": got["latency_ms"]["p99"],
+                    "errors": got["error_count"],
+                }
+                time.sleep(1)
+            row["recommendations_vs_healthz"] = (
+                row["recommendations"]["requests_per_s"] / row["healthz"]["requests_per_s"]
+            )
+            row["recommendations_vs_popular"] = (
+                row["recommendations"]["requests_per_s"] / row["popular"]["requests_per_s"]
+            )
+            rounds.append(row)
+            print(
+                f"round {n}: "
+                + ", ".join(f"{k} {row[k]['requests_per_s']:.0f} req/s" for k in endpoints)
+                + f"; recommendations/healthz {row['recommendations_vs_healthz']:.3f}, "
+                f"recommendations/popular {row['recommendations_vs_popular']:.3f}",
+                flush=True,
+            )
+    summary = {
+        key: statistics.median(r[key] for r in rounds)
+        for key in ("recommendations_vs_healthz", "recommendations_vs_popular")
+    }
+    summary["errors"] = sum(r[k]["errors"] for r in rounds for k in endpoints)
+    print(
+        f"median ratios: recommendations/healthz {summary['recommendations_vs_healthz']:.3f} "
+        f"(target ≥ 0.35), recommendations/popular {summary['recommendations_vs_popular']:.3f} "
+        f"(target ≥ 0.75); errors {summary['errors']}"
+    )
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(
+        json.dumps(
+            {
+                "summary": summary,
+                "rounds": rounds,
+                "workers": args.workers,
+                "threads": args.threads,
+                "python": py_platform.python_version(),
+                "load_average_end": os.getloadavg()[0],
+            },
+            indent=2,
+        )
+    )
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
