@@ -3,9 +3,9 @@ attempt is detected within the bound (lock timeout + sweep interval after its la
 the run is re-queued and trained by another worker, and the killed attempt's staging
 directory is garbage-collected.
 
-The test plays beat: it sends ``sweep_stuck_runs`` every SWEEP_EVERY seconds, as beat does
-every ``M6REC_TRAINING_SWEEP_INTERVAL`` (15 s in production, with a 60 s lock timeout and a
-10 s heartbeat: bound 75 s; here 6 s lock, 1 s heartbeat, 1 s sweeps).
+The sweep is the surviving worker's own (its main process sweeps every
+``M6REC_TRAINING_SWEEP_INTERVAL`` seconds, as beat's task does; 15 s in production, with a
+60 s lock timeout and a 10 s heartbeat: bound 75 s; here 6 s lock, 1 s heartbeat, 1 s sweeps).
 """
 
 from __future__ import annotations
@@ -28,7 +28,11 @@ SWEEP_EVERY = 1.0
 # LOCK_TIMEOUT after that, and the next sweep comes within SWEEP_EVERY (+ task latency)
 BOUND = LOCK_TIMEOUT + SWEEP_EVERY + 3.0
 SLOW = {"time_budget_s": 120, "use_fusion": True, "mf_max_trials": 16, "mf_iterations": 15}
-TIMING = {"M6REC_TRAINING_LOCK_TIMEOUT": str(LOCK_TIMEOUT), "M6REC_TRAINING_HEARTBEAT_S": "1"}
+TIMING = {
+    "M6REC_TRAINING_LOCK_TIMEOUT": str(LOCK_TIMEOUT),
+    "M6REC_TRAINING_HEARTBEAT_S": str(HEARTBEAT),
+    "M6REC_TRAINING_SWEEP_INTERVAL": str(SWEEP_EVERY),
+}
 
 
 def _staging(media: Path, run_id: int, attempt: int) -> list[Path]:
@@ -54,7 +58,6 @@ def test_killed_worker_run_is_requeued_within_the_bound_and_staging_collected(
 ):
     from m6rec.registry.models import ModelVersion
     from m6rec.training.models import TrainingRun
-    from m6rec.training.tasks import sweep_stuck_runs
 
     settings.M6REC_TRAINING_LOCK_TIMEOUT = LOCK_TIMEOUT
     worker = start_worker(env={"M6REC_TRAIN_CONFIG": json.dumps(SLOW), **TIMING})
@@ -79,11 +82,10 @@ def test_killed_worker_run_is_requeued_within_the_bound_and_staging_collected(
     assert api.post("/api/v1/models/train", {}, format="json").status_code == 409
     assert _staging(media, run_id, 1), "the killed attempt left its staging directory"
 
-    # beat: the sweep every SWEEP_EVERY s; the lost attempt is re-queued within BOUND
+    # the second worker's sweeper: the lost attempt is re-queued within BOUND
     detected_at = None
     while detected_at is None:
-        sweep_stuck_runs.delay()
-        time.sleep(SWEEP_EVERY)
+        time.sleep(0.2)
         run = TrainingRun.objects.get(pk=run_id)
         if run.status != "running" or run.attempts > 1:
             detected_at = time.monotonic()

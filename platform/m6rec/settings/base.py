@@ -205,6 +205,8 @@ M6REC_PROMOTION_MARGIN = env.float("M6REC_PROMOTION_MARGIN", default=0.0)
 # detected within lock timeout + sweep interval (60 + 15 s).
 M6REC_TRAINING_LOCK_TIMEOUT = env.int("M6REC_TRAINING_LOCK_TIMEOUT", default=60)
 M6REC_TRAINING_HEARTBEAT_S = env.float("M6REC_TRAINING_HEARTBEAT_S", default=10.0)
+# Seconds between sweeps for lost attempts: beat's task and each worker's main process.
+M6REC_TRAINING_SWEEP_INTERVAL = env.float("M6REC_TRAINING_SWEEP_INTERVAL", default=15.0)
 # Training workers yield to web processes on a shared host (m6rec.ops.worker_limits): worker
 # processes run at this niceness (0 = unchanged) with at most this many threads per numeric
 # library (BLAS/OpenMP, TensorFlow, implicit; 0 = the libraries' defaults, ~one per core).
@@ -242,8 +244,8 @@ CELERY_BEAT_SCHEDULE = {
     },
     "m6rec-training-sweep-stuck": {
         "task": "m6rec.training.tasks.sweep_stuck_runs",
-        "schedule": env.float("M6REC_TRAINING_SWEEP_INTERVAL", default=15.0),
-        "options": {"expires": env.float("M6REC_TRAINING_SWEEP_INTERVAL", default=15.0)},
+        "schedule": M6REC_TRAINING_SWEEP_INTERVAL,
+        "options": {"expires": M6REC_TRAINING_SWEEP_INTERVAL},
     },
     # Batch recommendation jobs: re-queue lost attempts, send jobs the broker missed.
     "m6rec-batch-dispatch": {

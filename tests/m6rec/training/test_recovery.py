@@ -147,3 +147,35 @@ def test_heartbeat_outlives_a_redis_outage_shorter_than_the_lock_timeout():
     stolen = Heartbeat(_Lock([False]), lambda: None, interval=10)
     stolen.tick(10)
     assert stolen.lost  # known lost (expired, or another owner)
+
+
+def test_worker_main_process_sweeps_on_its_own(monkeypatch, settings):
+    """The sweeper thread the worker's main process starts when it is ready: it does not wait
+    for a free pool process as beat's task does."""
+    import threading
+
+    from m6rec.training import signals
+
+    calls: list[int] = []
+    swept = threading.Event()
+
+    def sweep():
+        calls.append(1)
+        if len(calls) >= 3:
+            swept.set()
+        return []
+
+    monkeypatch.setattr(services, "training_run_sweep_stuck", sweep)
+    settings.M6REC_TRAINING_SWEEP_INTERVAL = 0.05
+    signals._sweep_on_worker_start()
+    try:
+        assert signals._sweeper is not None and signals._sweeper.is_alive()
+        assert swept.wait(5), calls  # once at start-up, then every interval
+    finally:
+        sweeper = signals._sweeper
+        signals._stop_sweeper()
+    sweeper.join(timeout=5)
+    assert not sweeper.is_alive() and signals._sweeper is None
+    settings.M6REC_TRAINING_SWEEP_INTERVAL = 0  # 0: start-up sweep only, no thread
+    signals._sweep_on_worker_start()
+    assert signals._sweeper is None

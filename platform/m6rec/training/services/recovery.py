@@ -4,15 +4,16 @@ staging directories they left behind.
 An attempt is alive while it heartbeats: every ``M6REC_TRAINING_HEARTBEAT_S`` (10) seconds its
 worker extends the tenant's lock (expiry ``M6REC_TRAINING_LOCK_TIMEOUT``, 60 s) and stamps
 ``heartbeat_at``. A worker killed mid-run (SIGKILL, OOM, a lost host) stops both; once the
-heartbeat is older than the lock timeout and the lock has expired, the sweep (beat, every
-``M6REC_TRAINING_SWEEP_INTERVAL`` = 15 s, and every worker's start-up) re-queues the run for
-another attempt, or fails it after ``M6REC_TRAINING_MAX_ATTEMPTS``. **Bound:** a lost attempt
-is re-queued at most lock timeout + sweep interval (60 + 15 = 75 s) after its last heartbeat,
-i.e. within ~75 s of the kill, and sent to the broker at once.
+heartbeat is older than the lock timeout and the lock has expired, the sweep (every
+``M6REC_TRAINING_SWEEP_INTERVAL`` = 15 s in every worker's main process, see
+:mod:`m6rec.training.signals`, and as beat's task; also at each worker's start-up) re-queues
+the run for another attempt, or fails it after ``M6REC_TRAINING_MAX_ATTEMPTS``. **Bound:** a
+lost attempt is re-queued at most lock timeout + sweep interval (60 + 15 = 75 s) after its last
+heartbeat, i.e. within ~75 s of the kill, and sent to the broker at once.
 
 Each attempt stages its bundle in ``<bundles>/.staging/<slug>-run<id>a<attempt>-<random>``;
-a directory whose run is no longer running that attempt is removed by the sweep (on the worker
-that runs it) and at the start of every attempt.
+a directory whose run is no longer running that attempt is removed by the sweep (on each worker
+host) and at the start of every attempt.
 """
 
 from __future__ import annotations
