@@ -39,12 +39,12 @@ TF_THREAD_ENV = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
 
 
 def worker_niceness() -> int:
-    return max(0, min(19, int(getattr(settings, "M6REC_WORKER_NICE", 10))))
+    return max(0, min(19, int(settings.M6REC_WORKER_NICE)))
 
 
 def worker_threads() -> int:
     """Threads per numeric library in a worker process (0 = the libraries' defaults)."""
-    return max(0, int(getattr(settings, "M6REC_WORKER_THREADS", 0)))
+    return max(0, int(settings.M6REC_WORKER_THREADS))
 
 
 def raise_niceness(target: int) -> int:
@@ -57,7 +57,7 @@ def raise_niceness(target: int) -> int:
 
 
 def use_idle_class() -> bool:
-    return bool(getattr(settings, "M6REC_WORKER_SCHED_IDLE", False))
+    return bool(settings.M6REC_WORKER_SCHED_IDLE)
 
 
 def enter_idle_class() -> bool:

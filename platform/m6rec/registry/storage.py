@@ -36,7 +36,7 @@ class BundleStorageError(Exception):
 
 
 def bundle_storage() -> Storage:
-    return storages[getattr(settings, "M6REC_BUNDLE_STORAGE", "default")]
+    return storages[settings.M6REC_BUNDLE_STORAGE]
 
 
 def _is_local(storage: Storage) -> bool:
@@ -49,7 +49,7 @@ def _local_root() -> Path:
     storage = bundle_storage()
     if _is_local(storage):
         return Path(storage.path(BUNDLES_PREFIX))
-    return Path(getattr(settings, "M6REC_BUNDLE_CACHE_DIR", Path(settings.MEDIA_ROOT) / "cache"))
+    return Path(settings.M6REC_BUNDLE_CACHE_DIR)
 
 
 def bundle_uri_for(*, tenant_slug: str, number: int) -> str:
@@ -120,7 +120,7 @@ def bundle_local_path(*, uri: str) -> Path:
     storage = bundle_storage()
     if _is_local(storage):
         return Path(storage.path(uri))
-    cache = Path(getattr(settings, "M6REC_BUNDLE_CACHE_DIR", Path(settings.MEDIA_ROOT) / "cache"))
+    cache = Path(settings.M6REC_BUNDLE_CACHE_DIR)
     local = cache / uri
     if (local / MANIFEST).is_file():
         return local

@@ -219,6 +219,17 @@ M6REC_TRAINING_MAX_ATTEMPTS = env.int("M6REC_TRAINING_MAX_ATTEMPTS", default=2)
 M6REC_TRAIN_CONFIG = env.json("M6REC_TRAIN_CONFIG", default={})
 # Django storage alias holding model bundles ("default" = MEDIA_ROOT; e.g. an S3 alias).
 M6REC_BUNDLE_STORAGE = env("M6REC_BUNDLE_STORAGE", default="default")
+# Where a process keeps its local copies of bundles from object storage (production sets it).
+M6REC_BUNDLE_CACHE_DIR = env.path("M6REC_BUNDLE_CACHE_DIR", default=str(Path(MEDIA_ROOT) / "cache"))
+# A run's progress is written at most every PROGRESS_INTERVAL seconds; a queued run whose
+# message is not picked up is re-sent after REDISPATCH_AFTER s (dispatch leases last
+# DISPATCH_LEASE s); a tenant whose run failed waits FAILURE_BACKOFF s before a scheduled
+# retry; TRAINING_ROUTING sends large tenants to the "large" queue.
+M6REC_PROGRESS_INTERVAL = env.float("M6REC_PROGRESS_INTERVAL", default=1.0)
+M6REC_TRAINING_REDISPATCH_AFTER = env.float("M6REC_TRAINING_REDISPATCH_AFTER", default=900.0)
+M6REC_TRAINING_DISPATCH_LEASE = env.float("M6REC_TRAINING_DISPATCH_LEASE", default=30.0)
+M6REC_TRAINING_FAILURE_BACKOFF = env.float("M6REC_TRAINING_FAILURE_BACKOFF", default=3600.0)
+M6REC_TRAINING_ROUTING = env.bool("M6REC_TRAINING_ROUTING", default=True)
 # Batch recommendations (m6rec.batch): users per part (a part is the resume point), a part is
 # cut short after CHUNK_SECONDS (the heartbeat); an attempt silent for STALE_S is re-queued.
 M6REC_BATCH_CHUNK_USERS = env.int("M6REC_BATCH_CHUNK_USERS", default=1000)

@@ -7,14 +7,13 @@ the environment documented in docs/production.md.
 """
 
 import os
-from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
 from m6rec.ops.jsonlog import build_logging
 
 from .base import *  # noqa: F403
-from .base import DATABASES, MEDIA_ROOT, env
+from .base import DATABASES, env
 
 _DOCS = "see docs/production.md ('Environment')"
 
@@ -101,10 +100,7 @@ if _BUNDLE_BACKEND == "s3":
             "file_overwrite": True,
         },
     }
-    M6REC_BUNDLE_STORAGE = "bundles"
-    M6REC_BUNDLE_CACHE_DIR = env.path(
-        "M6REC_BUNDLE_CACHE_DIR", default=str(Path(MEDIA_ROOT) / "cache")
-    )
+    M6REC_BUNDLE_STORAGE = "bundles"  # each process caches bundles in M6REC_BUNDLE_CACHE_DIR
 elif _BUNDLE_BACKEND != "filesystem":
     raise ImproperlyConfigured(f"M6REC_BUNDLE_BACKEND must be filesystem or s3 ({_DOCS}).")
 

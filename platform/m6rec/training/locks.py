@@ -21,13 +21,13 @@ from django.db import connection
 
 
 def lock_timeout() -> int:
-    return int(getattr(settings, "M6REC_TRAINING_LOCK_TIMEOUT", 60))
+    return int(settings.M6REC_TRAINING_LOCK_TIMEOUT)
 
 
 def heartbeat_interval() -> float:
     """Seconds between heartbeats: ``M6REC_TRAINING_HEARTBEAT_S``, at most a third of the lock
     timeout (so two missed beats never lose the lock)."""
-    interval = float(getattr(settings, "M6REC_TRAINING_HEARTBEAT_S", 10.0))
+    interval = float(settings.M6REC_TRAINING_HEARTBEAT_S)
     return max(0.5, min(interval, lock_timeout() / 3))
 
 
@@ -38,7 +38,7 @@ def lock_key(tenant_id: int) -> str:
 
 def _use_redis() -> bool:
     backend = settings.CACHES.get("default", {}).get("BACKEND", "")
-    return "redis" in backend.lower() and bool(getattr(settings, "REDIS_URL", ""))
+    return "redis" in backend.lower() and bool(settings.REDIS_URL)
 
 
 _clients: dict[str, object] = {}

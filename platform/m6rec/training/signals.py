@@ -19,7 +19,7 @@ logger = logging.getLogger(__name__)
 
 
 def sweep_interval() -> float:
-    return float(getattr(settings, "M6REC_TRAINING_SWEEP_INTERVAL", 15.0))
+    return float(settings.M6REC_TRAINING_SWEEP_INTERVAL)
 
 
 def _sweep() -> None:

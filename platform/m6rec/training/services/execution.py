@@ -11,6 +11,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -20,7 +21,7 @@ from m6rec.registry import storage
 from m6rec.training.errors import RunCancelled, TrainingError
 from m6rec.training.locks import Heartbeat, TenantTrainingLock
 from m6rec.training.models import TrainingRun
-from m6rec.training.services.runs import _queue_name, _setting, train_config_for
+from m6rec.training.services.runs import _queue_name, train_config_for
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +62,7 @@ class ProgressReporter:
         self.run_id = run_id
         self.attempt = attempt
         self.listener = listener
-        self.interval = _setting("M6REC_PROGRESS_INTERVAL", 1.0) if interval is None else interval
+        self.interval = settings.M6REC_PROGRESS_INTERVAL if interval is None else interval
         self.stage = ""
         self.percent = 0.0
         self._written = 0.0
@@ -116,7 +117,7 @@ class Outcome(StrEnum):
 
 
 def _max_attempts() -> int:
-    return int(_setting("M6REC_TRAINING_MAX_ATTEMPTS", 2))
+    return int(settings.M6REC_TRAINING_MAX_ATTEMPTS)
 
 
 def _running(run_id: int, attempt: int | None = None):

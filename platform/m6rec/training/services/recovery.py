@@ -24,12 +24,12 @@ import shutil
 from datetime import timedelta
 from pathlib import Path
 
+from django.conf import settings
 from django.utils import timezone
 
 from m6rec.registry import storage
 from m6rec.training.locks import lock_is_held, lock_timeout
 from m6rec.training.models import TrainingRun
-from m6rec.training.services.runs import _setting
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ _STAGING_NAME = re.compile(r"-run(\d+)(?:a(\d+))?-[A-Za-z0-9_]+$")
 
 
 def max_attempts() -> int:
-    return int(_setting("M6REC_TRAINING_MAX_ATTEMPTS", 2))
+    return int(settings.M6REC_TRAINING_MAX_ATTEMPTS)
 
 
 def staging_label(*, run_id: int, attempt: int) -> str:

@@ -23,10 +23,6 @@ Trigger = TrainingRun.Trigger
 
 
 # ---------------------------------------------------------------------- settings
-def _setting(name: str, default: Any) -> Any:
-    return getattr(settings, name, default)
-
-
 def train_config_for(*, tenant, overrides: dict | None = None):
     """The engine :class:`~engine.pipeline.TrainConfig` for a tenant: defaults (threads:
     ``M6REC_WORKER_THREADS`` when set), overlaid with ``settings.M6REC_TRAIN_CONFIG``, the
@@ -40,7 +36,7 @@ def train_config_for(*, tenant, overrides: dict | None = None):
     if worker_threads() and "num_threads" in known:
         merged["num_threads"] = worker_threads()
     tenant_training = (tenant.config or {}).get("training") or {}
-    sources = (_setting("M6REC_TRAIN_CONFIG", {}) or {}, tenant_training, overrides or {})
+    sources = (settings.M6REC_TRAIN_CONFIG or {}, tenant_training, overrides or {})
     for source in sources:
         for key, value in dict(source).items():
             if key in known:
@@ -117,7 +113,7 @@ def _queue_name(interaction_count: int) -> str | None:
 
 def dispatch_lease() -> timedelta:
     """How long a sender's claim on a run lasts before another sender may retry it."""
-    return timedelta(seconds=float(_setting("M6REC_TRAINING_DISPATCH_LEASE", 30)))
+    return timedelta(seconds=float(settings.M6REC_TRAINING_DISPATCH_LEASE))
 
 
 def training_run_dispatch(*, run_id: int) -> bool:
@@ -146,7 +142,7 @@ def training_run_dispatch(*, run_id: int) -> bool:
     ours = TrainingRun.objects.filter(pk=run_id, dispatched_at=claimed_at)
     try:
         queue = None
-        if _setting("M6REC_TRAINING_ROUTING", True):
+        if settings.M6REC_TRAINING_ROUTING:
             from m6rec.catalog.models import Interaction
 
             queue = _queue_name(Interaction.objects.filter(tenant_id=run.tenant_id).count())

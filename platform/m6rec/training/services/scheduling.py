@@ -6,12 +6,12 @@ import logging
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.utils import timezone
 
 from m6rec.training.errors import TrainingConflictError
 from m6rec.training.models import TrainingRun
 from m6rec.training.services import runs
-from m6rec.training.services.runs import _setting
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ def training_run_sweep_stuck(*, now=None) -> list[int]:
     except Exception:  # noqa: BLE001 - a full or read-only disk must not stop the sweep
         logger.exception("garbage collection of staging directories failed")
     runs.training_run_dispatch_pending(now=now)
-    redispatch_after = timedelta(seconds=_setting("M6REC_TRAINING_REDISPATCH_AFTER", 900))
+    redispatch_after = timedelta(seconds=settings.M6REC_TRAINING_REDISPATCH_AFTER)
     queued = TrainingRun.objects.filter(
         status=Status.QUEUED, dispatch_pending=False, created_at__lt=now - redispatch_after
     )
@@ -88,7 +88,7 @@ def training_schedule_due(*, now=None) -> list[TrainingRun]:
     from m6rec.training.selectors import run_get_last
 
     now = now or timezone.now()
-    failure_backoff = float(_setting("M6REC_TRAINING_FAILURE_BACKOFF", 3600))
+    failure_backoff = float(settings.M6REC_TRAINING_FAILURE_BACKOFF)
     queued: list[TrainingRun] = []
     for tenant in Tenant.objects.filter(active=True).select_related("training_schedule"):
         every, threshold = schedule_of(tenant)
