@@ -26,12 +26,20 @@ def limit_from(request, *, default: int, maximum: int, param: str = "limit") -> 
 
 
 class IdCursorPagination(CursorPagination):
-    """Pages ordered by primary key: ``?cursor=<opaque>&limit=1..1000`` (default 100)."""
+    """Pages ordered by primary key: ``?cursor=<opaque>&limit=1..1000`` (default 100); no other
+    query parameter."""
 
     ordering = "id"
     page_size = 100
     max_page_size = 1000
     page_size_query_param = "limit"
+    allowed_params = frozenset({"cursor", "limit"})
+
+    def paginate_queryset(self, queryset, request, view=None):
+        """Every list takes ``cursor`` and ``limit`` only: any other query parameter is a 400
+        naming it (a typo such as ``?limt=5`` is refused instead of silently ignored)."""
+        reject_unknown_params(request, self.allowed_params)
+        return super().paginate_queryset(queryset, request, view)
 
     def decode_cursor(self, request):
         """The cursor of ``?cursor=``; 400 ``invalid`` (field ``cursor``) for any value that is not
@@ -88,15 +96,9 @@ def reject_unknown_params(request, allowed: frozenset[str] | set[str]) -> None:
 
 
 class NewestFirstPagination(IdCursorPagination):
-    """Cursor pages of the newest rows first (``ordering``: a unique descending integer);
-    only ``cursor`` and ``limit`` are accepted in the query string."""
+    """Cursor pages of the newest rows first (``ordering``: a unique descending integer)."""
 
     ordering = "-id"
-    allowed_params = frozenset({"cursor", "limit"})
-
-    def paginate_queryset(self, queryset, request, view=None):
-        reject_unknown_params(request, self.allowed_params)
-        return super().paginate_queryset(queryset, request, view)
 
 
 class RunPagination(NewestFirstPagination):

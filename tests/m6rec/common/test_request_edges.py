@@ -347,4 +347,11 @@ def test_a_url_over_the_limit_is_a_json_414(api, settings):
     error = error_of(call(api, "GET", "/api/v1/items?q=" + "a" * 100), 414)
     assert error["code"] == "uri_too_long"
     assert error["details"]["max_bytes"] == 100
-    assert api.get("/api/v1/items?q=" + "a" * 50).status_code == 200
+    assert api.get("/api/v1/items?limit=" + "0" * 50 + "1").status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/api/v1/items", "/api/v1/users"])
+def test_lists_refuse_unknown_query_parameters(api, path):
+    error = error_of(call(api, "GET", path + "?limt=5"), 400)
+    assert error["details"]["errors"][0]["field"] == "limt"
+    assert api.get(path + "?limit=5").status_code == 200
