@@ -140,16 +140,19 @@ def start_worker(django_db_setup, redis_url, tmp_path_factory):
     """Factory: ``start_worker(env={...})`` starts a worker on the test database and the tests'
     broker; the in-process publisher and MEDIA_ROOT follow it. All stopped at module end."""
     import redis
-    from django.conf import settings
+    from django.test.utils import override_settings
 
     from m6rec.celery import app
 
     broker = _broker_url(redis_url)
     redis.Redis.from_url(broker).flushdb()  # leftovers of an interrupted session
     media = tmp_path_factory.mktemp("media")
-    old_broker, old_media = app.conf.broker_url, settings.MEDIA_ROOT
+    old_broker = app.conf.broker_url
     _switch_broker(app, broker)
-    settings.MEDIA_ROOT = str(media)
+    # override_settings sends setting_changed: the cached default storage forgets the previous
+    # module's MEDIA_ROOT (a plain assignment left bundles published under the old one)
+    media_override = override_settings(MEDIA_ROOT=str(media))
+    media_override.enable()
     workers: list[Worker] = []
 
     def start(env: dict | None = None) -> Worker:
@@ -165,7 +168,7 @@ def start_worker(django_db_setup, redis_url, tmp_path_factory):
             if worker.process.poll() is None:
                 worker.stop()
         _switch_broker(app, old_broker)
-        settings.MEDIA_ROOT = old_media
+        media_override.disable()
 
 
 @pytest.fixture(scope="module")

@@ -74,7 +74,7 @@ def test_ingest_train_serve_retrain_promote_rollback(celery_worker, ratings, loo
 
     versions = api.get("/api/v1/models/versions").json()
     assert versions["active"] == 1
-    assert versions["versions"][0]["gate_metric"] > 0.05
+    assert versions["results"][0]["gate_metric"] > 0.05
     if serving:
         body = _served_version(api, "1", 1)
         assert body["strategy"] == "model" and len(body["items"]) == 5
@@ -129,4 +129,4 @@ def test_two_tenants_train_at_once_without_interfering(celery_worker, ratings, l
     assert ra.started_at < rb.finished_at and rb.started_at < ra.finished_at
     # each tenant only sees its own runs and versions
     assert api_a.get(f"/api/v1/models/runs/{run_b}").status_code == 404
-    assert [v["number"] for v in api_b.get("/api/v1/models/versions").json()["versions"]] == [1]
+    assert [v["number"] for v in api_b.get("/api/v1/models/versions").json()["results"]] == [1]
