@@ -182,6 +182,9 @@ class Recommender:
     def knows_user(self, user_id) -> bool:
         return str(user_id) in self._uidx
 
+    def knows_item(self, item_id) -> bool:
+        return str(item_id) in self._iidx
+
     def training_rows(self, user_id) -> tuple[int, int] | None:
         """See :meth:`TrainingHistories.training_rows`."""
         return self._hist.training_rows(user_id)

@@ -17,17 +17,17 @@ from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiRespo
 from rest_framework import renderers, serializers, status
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from m6rec.batch import selectors, services
 from m6rec.batch import storage as batch_storage
 from m6rec.batch.errors import BatchConflictError, BatchError
 from m6rec.batch.models import BatchJob
-from m6rec.common.auth import HasAdminScope, request_tenant
+from m6rec.common.auth import request_tenant
 from m6rec.common.errors import Conflict, shorten
 from m6rec.common.pagination import NewestFirstPagination
 from m6rec.common.schema import cursor_page, error_responses, list_params, ok
 from m6rec.common.validation import MAX_ID_LENGTH, RowError, clean_id
+from m6rec.common.views import AdminApi
 
 TAG = ["recommendations"]
 GZIP = "application/gzip"
@@ -162,10 +162,6 @@ def _job_or_404(request, job_id: int) -> BatchJob:
     if job is None:  # also another tenant's job
         raise NotFound(f"Batch job {shorten(job_id)} not found.")
     return job
-
-
-class AdminApi(APIView):
-    permission_classes = [HasAdminScope]
 
 
 # ---------------------------------------------------------------------- views

@@ -12,12 +12,12 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from m6rec.common.auth import HasAdminScope, request_tenant
+from m6rec.common.auth import request_tenant
 from m6rec.common.errors import Conflict
 from m6rec.common.pagination import NewestFirstPagination, reject_unknown_params
 from m6rec.common.schema import cursor_page, error_responses, list_params, ok
+from m6rec.common.views import AdminApi
 from m6rec.online import selectors, services
 from m6rec.online.errors import ExperimentError
 from m6rec.online.models import Experiment
@@ -157,10 +157,6 @@ class ExperimentPagination(NewestFirstPagination):
 
 
 ExperimentPage = cursor_page(ExperimentOutput, "PaginatedExperiments")
-
-
-class AdminApi(APIView):
-    permission_classes = [HasAdminScope]
 
 
 def _raise(exc: ExperimentError):

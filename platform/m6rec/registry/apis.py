@@ -6,12 +6,12 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from m6rec.common.auth import HasAdminScope, request_tenant
+from m6rec.common.auth import request_tenant
 from m6rec.common.errors import Conflict, shorten
 from m6rec.common.pagination import VersionPagination
 from m6rec.common.schema import cursor_page, error_responses, list_params, ok
+from m6rec.common.views import AdminApi
 from m6rec.registry import selectors, services
 from m6rec.registry.errors import RegistryError
 from m6rec.registry.models import ModelVersion
@@ -66,10 +66,6 @@ class ChangeInputSerializer(serializers.Serializer):
         default="",
         help_text="Why (stored in the audit log).",
     )
-
-
-class AdminApi(APIView):
-    permission_classes = [HasAdminScope]
 
 
 def _reason(request) -> str:

@@ -145,23 +145,23 @@ def _bundle_errors() -> tuple[type[BaseException], ...]:
     return (BundleError, BundleMismatch, FileNotFoundError)
 
 
-def _mark_failed(tenant, ref: ActiveRef, reason: str) -> None:
+def _mark_failed(tenant, number: int, reason: str) -> None:
     from m6rec.registry.models import ModelVersion
     from m6rec.registry.services import version_mark_failed
 
     logger.error(
         "Tenant %s model v%s failed verification and will not be served: %s",
         tenant.pk,
-        ref.number,
+        number,
         reason,
     )
-    version = ModelVersion.objects.filter(pk=ref.version_id, tenant=tenant).first()
+    version = ModelVersion.objects.filter(tenant=tenant, number=number).first()
     if version is None or version.status == ModelVersion.Status.FAILED:
         return
     try:
         version_mark_failed(version=version, reason=f"serving: {reason}", actor=None)
     except Exception:  # noqa: BLE001 - never fail the request because the registry write did
-        logger.exception("Could not mark tenant %s v%s failed", tenant.pk, ref.number)
+        logger.exception("Could not mark tenant %s v%s failed", tenant.pk, number)
 
 
 def get_serving_model(tenant) -> ServingModel | None:
@@ -195,7 +195,7 @@ def get_serving_model(tenant) -> ServingModel | None:
         except _bundle_errors() as exc:
             with _state_lock:
                 _failed.add(key)
-            _mark_failed(tenant, ref, f"{type(exc).__name__}: {exc}")
+            _mark_failed(tenant, ref.number, f"{type(exc).__name__}: {exc}")
             fresh = True
             continue
         if entry.key == key:
@@ -230,19 +230,6 @@ def get_version_model(tenant, *, number: int, bundle_uri: str, bundle_sha256: st
     except _bundle_errors() as exc:
         with _state_lock:
             _failed.add(key)
-        ref = ActiveRef(
-            version_id=0, number=int(number), bundle_uri=bundle_uri, bundle_sha256=bundle_sha256
-        )
-        _mark_failed_number(tenant, ref, f"{type(exc).__name__}: {exc}")
+        _mark_failed(tenant, int(number), f"{type(exc).__name__}: {exc}")
         raise VersionLoadError(f"{type(exc).__name__}: {exc}") from exc
     return ServingModel(recommender=entry.model, version=entry.key[1], cache_hit=hit)
-
-
-def _mark_failed_number(tenant, ref: ActiveRef, reason: str) -> None:
-    from m6rec.registry.models import ModelVersion
-
-    version = ModelVersion.objects.filter(tenant=tenant, number=ref.number).only("pk").first()
-    if version is not None:
-        _mark_failed(
-            tenant, ActiveRef(version.pk, ref.number, ref.bundle_uri, ref.bundle_sha256), reason
-        )

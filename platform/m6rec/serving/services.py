@@ -274,7 +274,7 @@ def recommend_for_items(
     known = _unless_outage(
         lambda: set(_existing(tenant, item_ids)),
         served=lambda: model is not None,
-        fallback=lambda: {i for i in item_ids if model.recommender.similar_items(i, k=1)},
+        fallback=lambda: {i for i in item_ids if model.recommender.knows_item(i)},
     )
     recent = [i for i in dict.fromkeys(item_ids) if i in known]
     excluded = set(exclude) | set(item_ids)
@@ -316,7 +316,7 @@ def recommend_similar(
     model = get_serving_model(tenant)
     exists = _unless_outage(
         lambda: selectors.item_exists(tenant=tenant, item_id=item_id),
-        served=lambda: model is not None and bool(model.recommender.similar_items(item_id, k=1)),
+        served=lambda: model is not None and model.recommender.knows_item(item_id),
         fallback=lambda: True,  # the model knows the item
     )
     if not exists:

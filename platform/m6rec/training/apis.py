@@ -6,12 +6,12 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from m6rec.common.auth import HasAdminScope, request_tenant
+from m6rec.common.auth import request_tenant
 from m6rec.common.errors import Conflict, shorten
 from m6rec.common.pagination import RunPagination
 from m6rec.common.schema import cursor_page, error_responses, list_params, ok
+from m6rec.common.views import AdminApi
 from m6rec.training import selectors, services
 from m6rec.training.errors import TrainingConflictError, TrainingError
 from m6rec.training.models import TrainingRun
@@ -60,10 +60,6 @@ def conflict_from(exc: TrainingError) -> Conflict:
     error = Conflict(exc.message, code=exc.code)
     error.extra_details = exc.details
     return error
-
-
-class AdminApi(APIView):
-    permission_classes = [HasAdminScope]
 
 
 class TrainApi(AdminApi):
