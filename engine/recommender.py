@@ -179,6 +179,12 @@ class Recommender:
     def n_items(self) -> int:
         return int(len(self._item_ids))
 
+    @property
+    def item_ids(self) -> list[str]:
+        """The bundle's item ids in index order: a boolean ``allowed_items`` mask is over
+        these (read-only)."""
+        return self._item_list
+
     def knows_user(self, user_id) -> bool:
         return str(user_id) in self._uidx
 
@@ -204,11 +210,17 @@ class Recommender:
         return "model" if self.knows_user(user_id) else "popularity"
 
     def _mask(self, exclude_items, allowed_items) -> np.ndarray:
-        elig = np.ones(self.n_items, dtype=bool)
-        if allowed_items is not None:
-            elig[:] = False
-            idx = [self._iidx[str(i)] for i in allowed_items if str(i) in self._iidx]
-            elig[idx] = True
+        """Eligible items: ``allowed_items`` (ids, or a boolean mask over :attr:`item_ids`;
+        None = all) without ``exclude_items``."""
+        if allowed_items is None:
+            elig = np.ones(self.n_items, dtype=bool)
+        elif isinstance(allowed_items, np.ndarray) and allowed_items.dtype == bool:
+            if allowed_items.shape != (self.n_items,):
+                raise ValueError(f"an allowed_items mask needs shape ({self.n_items},)")
+            elig = allowed_items.copy()
+        else:
+            elig = np.zeros(self.n_items, dtype=bool)
+            elig[[self._iidx[str(i)] for i in allowed_items if str(i) in self._iidx]] = True
         for i in exclude_items or ():
             j = self._iidx.get(str(i))
             if j is not None:
@@ -255,10 +267,14 @@ class Recommender:
         *,
         exclude_seen: bool = True,
         exclude_items: Iterable = (),
-        allowed_items: Iterable | None = None,
+        allowed_items: Iterable | np.ndarray | None = None,
         history: Iterable | None = None,
     ) -> list[tuple[str, float]]:
         """Top-k (item_id, score) for a user, best first.
+
+        Only ``allowed_items`` (ids, or a boolean mask over :attr:`item_ids`: what serving
+        passes, the items servable now) minus ``exclude_items`` are eligible: they are ranked,
+        and the per-user feature statistics are taken over them.
 
         ``history`` (item_id, weight) pairs are the user's current interactions: they are
         folded into the user vector (a history equal to the user's training history keeps the

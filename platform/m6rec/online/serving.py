@@ -13,12 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from m6rec.online import assignment, impressions, tokens
-from m6rec.serving.loading import (
-    ServingModel,
-    VersionLoadError,
-    get_serving_model,
-    get_version_model,
-)
+from m6rec.serving.loading import ServingModel, VersionLoadError, get_version_model
 
 logger = logging.getLogger(__name__)
 
@@ -31,13 +26,16 @@ class ArmChoice:
     arm: int
 
 
-def model_for(tenant, *, unit_id: str | None) -> tuple[ServingModel | None, ArmChoice | None]:
+def model_for(
+    tenant, *, unit_id: str | None, active: ServingModel | None
+) -> tuple[ServingModel | None, ArmChoice | None]:
     """The model serving ``unit_id`` (a user or session id; None = no experiment) and, when
-    an experiment is running, its arm. A candidate arm whose version cannot be loaded is
-    ended (``online.services.experiment_end_arm``) and the control serves."""
+    an experiment is running, its arm. ``active``: the tenant's active model (its snapshot's).
+    A candidate arm whose version cannot be loaded is ended
+    (``online.services.experiment_end_arm``) and the control serves."""
     experiment = assignment.running_experiment(tenant) if unit_id else None
     if experiment is None:
-        return get_serving_model(tenant), None
+        return active, None
     arm = assignment.arm_for(experiment, unit_id)
     if arm.index > 0:
         try:
@@ -61,7 +59,7 @@ def model_for(tenant, *, unit_id: str | None) -> tuple[ServingModel | None, ArmC
             )
             experiment_end_arm(experiment_id=experiment.id, arm=arm.index, reason=str(exc))
             arm = experiment.control
-    model = get_serving_model(tenant)
+    model = active
     if model is None or model.version != experiment.control.version:
         return model, None  # the control changed under the experiment: not experiment traffic
     return model, ArmChoice(experiment.id, 0)

@@ -7,12 +7,9 @@ class ServingConfig(AppConfig):
     verbose_name = "Serving"
 
     def ready(self) -> None:
-        """Forget a tenant's memoised active version, and catalogue entries, as soon as this
-        process changes them.
-
-        Other processes learn the changes from the database within M6REC_ACTIVE_VERSION_TTL and
-        M6REC_CATALOG_TTL.
-        """
+        """Refresh a tenant's serving snapshot as soon as this process changes its catalogue
+        or active version; other processes follow within ``M6REC_ACTIVE_VERSION_TTL`` (they
+        read the tenant's serving generation, which catalogue writes move on commit)."""
         from django.db.models.signals import post_delete, post_save
 
         from m6rec.catalog.models import Item
@@ -32,18 +29,20 @@ class ServingConfig(AppConfig):
 
 
 def _on_active_version_changed(sender, tenant_id=None, **kwargs) -> None:
-    from m6rec.serving.loading import active_memo
+    from m6rec.serving.snapshot import invalidate
 
-    active_memo.invalidate(tenant_id)
+    invalidate(tenant_id)
 
 
 def _on_items_changed(sender, tenant_id=None, item_ids=(), **kwargs) -> None:
-    from m6rec.serving.memos import catalogue_memo
+    from m6rec.serving.snapshot import invalidate
 
-    catalogue_memo.forget(tenant_id, item_ids)
+    invalidate(tenant_id, catalogue=True)
 
 
 def _on_item_saved(sender, instance, **kwargs) -> None:
-    from m6rec.serving.memos import catalogue_memo
+    from m6rec.serving.snapshot import invalidate
+    from m6rec.tenants.generation import generation_bump_on_commit
 
-    catalogue_memo.forget(instance.tenant_id, [instance.external_id])
+    invalidate(instance.tenant_id, catalogue=True)
+    generation_bump_on_commit(tenant_id=instance.tenant_id)

@@ -1,16 +1,12 @@
-"""Per-process caches for serving: loaded model bundles (LRU) and the active version memo.
+"""The per-process cache of loaded model bundles.
 
-* :class:`ModelCache` keeps loaded :class:`engine.recommender.Recommender` objects keyed by
-  ``(tenant_id, version number)``, bounded both by entry count and by approximate memory
-  (``M6REC_MODEL_CACHE_SIZE`` / ``M6REC_MODEL_CACHE_MAX_BYTES``). Loads of one key are
-  serialised by a per-key lock; while a new version loads, other threads may keep serving the
-  tenant's previous model instead of waiting (``fallback``), so a promote never stalls traffic.
-* :class:`ActiveVersionMemo` remembers each tenant's active version for at most
-  ``M6REC_ACTIVE_VERSION_TTL`` seconds (default 1 s), so a promote or rollback reaches every
-  worker within that time plus one bundle load, at the cost of one indexed query per tenant per
-  TTL per process.
-
-Both are thread-safe (gunicorn ``gthread`` workers serve requests from several threads).
+:class:`ModelCache` keeps loaded :class:`engine.recommender.Recommender` objects keyed by
+``(tenant_id, version number)``, bounded both by entry count and by approximate memory
+(``M6REC_MODEL_CACHE_SIZE`` / ``M6REC_MODEL_CACHE_MAX_BYTES``). Loads of one key are
+serialised by a per-key lock; while a new version loads, other threads may keep serving the
+tenant's previous model instead of waiting (``fallback``), so a promote never stalls traffic.
+Thread-safe (gunicorn ``gthread`` workers serve requests from several threads). Its bytes
+budget is why it is not an :class:`m6rec.common.caching.ExpiringCache`.
 """
 
 from __future__ import annotations
@@ -28,7 +24,6 @@ import numpy as np
 
 __all__ = [
     "ActiveRef",
-    "ActiveVersionMemo",
     "CachedModel",
     "ModelCache",
     "approx_nbytes",
@@ -36,7 +31,6 @@ __all__ = [
 
 DEFAULT_MAX_ENTRIES = 8
 DEFAULT_MAX_BYTES = 2 * 1024**3
-DEFAULT_ACTIVE_TTL = 1.0
 
 
 def _dir_bytes(path: Path | None) -> int:
@@ -118,13 +112,17 @@ class ModelCache:
         max_bytes: int = DEFAULT_MAX_BYTES,
         loader: Callable[[Path], Any] | None = None,
         sizer: Callable[[Any, Path], int] | None = None,
+        on_evict: Callable[[tuple[int, int]], None] | None = None,
     ) -> None:
+        """``on_evict(key)``: called (under the cache's lock: keep it short) for each entry
+        evicted to fit, so holders of the model can let go of it too."""
         if max_entries < 1:
             raise ValueError("max_entries must be >= 1")
         self.max_entries = int(max_entries)
         self.max_bytes = int(max_bytes)
         self._loader = loader
         self._sizer = sizer or (lambda model, path: approx_nbytes(model, bundle_path=path))
+        self._on_evict = on_evict
         self._entries: OrderedDict[tuple[int, int], CachedModel] = OrderedDict()
         self._lock = threading.RLock()
         self._load_locks: dict[tuple[int, int], threading.Lock] = {}
@@ -211,6 +209,8 @@ class ModelCache:
                 break
             del self._entries[victim]
             self.evictions += 1
+            if self._on_evict is not None:
+                self._on_evict(victim)
 
     def get_or_load(
         self,
@@ -271,52 +271,3 @@ class ActiveRef:
     number: int
     bundle_uri: str
     bundle_sha256: str = ""
-
-
-class ActiveVersionMemo:
-    """Per-tenant memo of the active version, valid for ``ttl`` seconds.
-
-    ``fetch(tenant)`` returns an :class:`ActiveRef` or ``None`` (no active version); it runs at
-    most once per tenant per ``ttl`` per process (concurrent misses may each fetch; harmless).
-    """
-
-    def __init__(
-        self,
-        fetch: Callable[[Any], ActiveRef | None],
-        *,
-        ttl: float,
-        keep_stale_if: Callable[[BaseException], bool] = lambda exc: False,
-    ) -> None:
-        """``keep_stale_if(exc)``: when ``fetch`` raises such an error (a database outage), the
-        last value fetched for the tenant, however old, is returned instead."""
-        self._fetch = fetch
-        self._keep_stale_if = keep_stale_if
-        self.ttl = float(ttl)
-        self._lock = threading.Lock()
-        self._memo: dict[int, tuple[float, ActiveRef | None]] = {}
-
-    def get(self, tenant: Any, *, fresh: bool = False) -> ActiveRef | None:
-        now = time.monotonic()
-        if not fresh and self.ttl > 0:
-            with self._lock:
-                hit = self._memo.get(tenant.pk)
-            if hit is not None and now - hit[0] < self.ttl:
-                return hit[1]
-        try:
-            ref = self._fetch(tenant)
-        except Exception as exc:
-            with self._lock:
-                hit = self._memo.get(tenant.pk)
-            if hit is None or not self._keep_stale_if(exc):
-                raise
-            return hit[1]
-        with self._lock:
-            self._memo[tenant.pk] = (time.monotonic(), ref)
-        return ref
-
-    def invalidate(self, tenant_id: int | None = None) -> None:
-        with self._lock:
-            if tenant_id is None:
-                self._memo.clear()
-            else:
-                self._memo.pop(tenant_id, None)

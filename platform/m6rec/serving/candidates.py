@@ -1,25 +1,29 @@
-"""The candidate pipeline behind every recommendation: over-fetch from the engine (or
-popularity) → check against the catalogue → the tenant's domain rules → cut to ``k``.
+"""The candidate pipeline behind every recommendation: the engine (or popularity) ranks the
+tenant's servable items → the tenant's domain rules → cut to ``k``.
 
-The engine (or popularity) is asked for ``3 × k`` candidates that respect the request filters
-it understands (``exclude_items``, ``allowed_items`` for a category); the survivors are checked
-against the catalogue (exists, active, category: the authoritative filter), handed to the
-domain rules, and cut to ``k``. When too few survive, the pool is enlarged (×3, up to four
-rounds) with everything already rejected excluded.
+The engine receives the servable items of the request (active, in its category) as a mask
+over its own items (:meth:`Catalogue.eligible`), so what it returns can be served; the
+snapshot's catalogue confirms it (the authoritative check, also for popularity from the
+database) and gives the properties. It is asked for ``3 × k`` candidates, so the domain rules
+can drop some; when they leave fewer than ``k``, the pool grows (×3, up to four rounds) with
+everything already seen excluded.
 """
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import numpy as np
+
 from domains.records import Candidate, InteractionRecord, UserRecord
 from m6rec.plugins.registry import get_domain
 from m6rec.serving import selectors
+from m6rec.serving.catalogue import Catalogue
 from m6rec.serving.loading import ServingModel
+from m6rec.serving.snapshot import TenantSnapshot, snapshot_for
 
 __all__ = [
     "Context",
@@ -37,24 +41,29 @@ OVERFETCH = 3
 MAX_ROUNDS = 4
 
 
-@dataclass
+@dataclass(frozen=True)
 class Context:
+    """One request's view of its tenant: the snapshot, the domain and the category filter."""
+
     tenant: Any
+    snapshot: TenantSnapshot
     domain: Any
     config: dict[str, Any]
     category: str | None
-    allowed: frozenset[str] | None  # items of the category (engine-side pre-filter)
+
+    @property
+    def catalogue(self) -> Catalogue:
+        return self.snapshot.catalogue
+
+    def eligible(self, model: ServingModel) -> np.ndarray | None:
+        """The request's servable items as a mask over ``model``'s items (None: all)."""
+        return self.catalogue.eligible(model.recommender, self.category)
 
 
 def context_for(tenant, category: str | None) -> Context:
     domain = get_domain(tenant.domain)
     config = domain.resolve_config(tenant.domain_config)
-    allowed = (
-        selectors.category_item_ids(tenant=tenant, category=category)
-        if category is not None
-        else None
-    )
-    return Context(tenant, domain, config, category, allowed)
+    return Context(tenant, snapshot_for(tenant), domain, config, category)
 
 
 def weighted_history(ctx: Context, rows: Sequence[selectors.HistoryRow]) -> list[tuple[str, float]]:
@@ -132,16 +141,15 @@ def finish(
     user: UserRecord | None = None,
     history: Sequence[InteractionRecord] = (),
 ) -> list[Candidate]:
-    """Over-fetch, filter against the catalogue, apply domain rules, cut to ``k``."""
+    """Fetch ``3 × k`` servable candidates, apply the domain rules, cut to ``k`` (each further
+    round fetches a larger pool and applies the rules to all of it)."""
     rejected: set[str] = set(exclude)
     n = OVERFETCH * k
     result: list[Candidate] = []
     for _ in range(MAX_ROUNDS):
         got = fetch(n, frozenset(rejected))
         raw = [(i, s) for i, s in got if i not in rejected]
-        servable = selectors.items_servable(
-            tenant=ctx.tenant, item_ids=(i for i, _ in raw), category=ctx.category
-        )
+        servable = ctx.catalogue.servable((i for i, _ in raw), category=ctx.category)
         candidates = [
             Candidate(item_id=i, score=float(s), properties=servable[i])
             for i, s in raw
@@ -151,8 +159,7 @@ def finish(
         result = ctx.domain.apply_rules(
             user=user, history=history, candidates=candidates, config=ctx.config
         )
-        exhausted = len(got) < n
-        if len(result) >= k or exhausted or not raw:
+        if len(result) >= k or len(got) < n or not raw:
             break
         n *= OVERFETCH
     return list(result)[:k]
@@ -161,45 +168,25 @@ def finish(
 def model_fetch(
     call: Callable[..., list[tuple[str, float]]],
     ctx: Context,
+    model: ServingModel,
     *,
     left_out: frozenset[str] = frozenset(),
     **kwargs,
 ) -> Fetch:
     """``left_out``: items the engine call leaves out by itself (the folded-in history with
     ``exclude_seen``), not passed again as ``exclude_items``."""
+    eligible = ctx.eligible(model)
 
     def fetch(n: int, excluded: frozenset[str]) -> list[tuple[str, float]]:
         exclude_items = excluded - left_out if left_out else excluded
-        return list(call(k=n, exclude_items=exclude_items, allowed_items=ctx.allowed, **kwargs))
+        return list(call(k=n, exclude_items=exclude_items, allowed_items=eligible, **kwargs))
 
     return fetch
 
 
-_POPULAR_MEMO_SIZE = 256
-_popular_memo: weakref.WeakKeyDictionary[Any, dict[tuple, tuple]] = weakref.WeakKeyDictionary()
-
-
-def model_popular(recommender, k: int, allowed: frozenset[str] | None) -> list:
-    """``recommender.popular`` memoised per loaded bundle (a pure function of its arrays)."""
-    try:
-        per_model = _popular_memo.get(recommender)
-        if per_model is None:
-            per_model = _popular_memo.setdefault(recommender, {})
-    except TypeError:  # not weak-referenceable: no memo
-        return list(recommender.popular(k=k, allowed_items=allowed))
-    key = (k, allowed)
-    got = per_model.get(key)
-    if got is None:
-        got = tuple(recommender.popular(k=k, allowed_items=allowed))
-        if len(per_model) >= _POPULAR_MEMO_SIZE:
-            per_model.clear()
-        per_model[key] = got
-    return list(got)
-
-
 def model_popular_fetch(model: ServingModel, ctx: Context) -> Fetch:
     def fetch(n: int, excluded: frozenset[str]) -> list[tuple[str, float]]:
-        got = model_popular(model.recommender, n + len(excluded), ctx.allowed)
+        got = ctx.catalogue.popular(model.recommender, n + len(excluded), ctx.category)
         return [(i, s) for i, s in got if i not in excluded][:n]
 
     return fetch

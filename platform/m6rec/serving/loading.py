@@ -1,12 +1,12 @@
-"""Which model serves a tenant right now, loaded through the per-process LRU.
+"""Which model serves a tenant, loaded through the per-process LRU of bundles.
 
-Flow per request: the active version (memoised ≤ ``M6REC_ACTIVE_VERSION_TTL`` s) → the loaded
-bundle from :data:`model_cache` (loading it on a miss, while other threads keep serving the
-tenant's previous model) → a :class:`ServingModel`. A bundle that fails verification
-(:class:`engine.bundle.BundleError`, or a manifest whose sha256 differs from the registry's) is
-never served: the version is marked failed through the registry (which rolls back to the
-previous good version when it was active) and the request is served by whatever is active
-after that, or by popularity.
+The tenant's snapshot (:mod:`m6rec.serving.snapshot`) asks :func:`load_active` for the model
+of the active version whenever it refreshes: the loaded bundle from :data:`model_cache`
+(loading it on a miss, while other threads keep serving the tenant's previous model). A bundle
+that fails verification (:class:`engine.bundle.BundleError`, or a manifest whose sha256
+differs from the registry's) is never served: the version is marked failed through the
+registry (which rolls back to the previous good version when it was active) and the model of
+whatever is active after that serves, or popularity.
 """
 
 from __future__ import annotations
@@ -14,22 +14,22 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 
-from m6rec.common.errors import is_database_outage
-from m6rec.serving.cache import ActiveRef, ActiveVersionMemo, CachedModel, ModelCache
+from m6rec.serving.cache import ActiveRef, CachedModel, ModelCache
 
 logger = logging.getLogger(__name__)
 
 __all__ = [
     "ServingModel",
-    "active_memo",
-    "get_serving_model",
+    "fetch_active",
     "get_version_model",
+    "load_active",
     "model_cache",
     "reset_caches",
 ]
@@ -54,7 +54,8 @@ class ServingModel:
     cache_hit: bool
 
 
-def _fetch_active(tenant) -> ActiveRef | None:
+def fetch_active(tenant) -> ActiveRef | None:
+    """The tenant's active version as serving needs it (one query), or None."""
     from m6rec.registry.selectors import version_get_active
 
     version = version_get_active(tenant=tenant)
@@ -79,33 +80,32 @@ def _load_recommender(path: Path) -> Any:
     return recommender
 
 
+def _evicted(key: tuple[int, int]) -> None:
+    """An evicted model must not stay in memory through the tenant's serving snapshot."""
+    from m6rec.serving.snapshot import invalidate
+
+    invalidate(key[0])
+
+
 def _new_cache() -> ModelCache:
     return ModelCache(
         max_entries=int(settings.M6REC_MODEL_CACHE_SIZE),
         max_bytes=int(settings.M6REC_MODEL_CACHE_MAX_BYTES),
         loader=_load_recommender,
+        on_evict=_evicted,
     )
 
 
 model_cache: ModelCache = _new_cache()
-active_memo = ActiveVersionMemo(
-    _fetch_active,
-    ttl=float(settings.M6REC_ACTIVE_VERSION_TTL),
-    keep_stale_if=is_database_outage,  # serve the model already loaded while PostgreSQL is down
-)
-_last_served: dict[int, tuple[int, int]] = {}  # tenant id → key of the model last served
 _failed: set[tuple[int, int]] = set()  # keys that failed verification in this process
 _state_lock = threading.Lock()
 
 
 def reset_caches() -> None:
-    """Forget every loaded model and memo, re-reading the cache settings (tests, reloads)."""
+    """Forget every loaded model, re-reading the cache settings (tests, reloads)."""
     global model_cache
     with _state_lock:
         model_cache = _new_cache()
-        active_memo.ttl = float(settings.M6REC_ACTIVE_VERSION_TTL)
-        active_memo.invalidate()
-        _last_served.clear()
         _failed.clear()
 
 
@@ -164,26 +164,37 @@ def _mark_failed(tenant, number: int, reason: str) -> None:
         logger.exception("Could not mark tenant %s v%s failed", tenant.pk, number)
 
 
-def get_serving_model(tenant) -> ServingModel | None:
-    """The model that serves ``tenant`` now, or ``None`` (serve popularity)."""
-    fresh = False
+def load_active(
+    tenant,
+    ref: ActiveRef | None,
+    *,
+    previous: ServingModel | None = None,
+    refetch: Callable[[], ActiveRef | None] | None = None,
+) -> ServingModel | None:
+    """The model of the active version ``ref`` (None: no active version, serve popularity).
+
+    ``previous``: the model the tenant was served with until now; it keeps serving while
+    another thread loads the new version. A version that fails verification is marked failed
+    and the active version is read again (``refetch``, default :func:`fetch_active`), up to
+    ``MAX_FAILOVERS`` times.
+    """
+    refetch = refetch or (lambda: fetch_active(tenant))
+    refetched = False
     for _ in range(MAX_FAILOVERS):
-        ref = active_memo.get(tenant, fresh=fresh)
         if ref is None:
             return None
         key = (tenant.pk, ref.number)
         if key in _failed:
-            if fresh:
+            if refetched:
                 return None  # the registry still names a version we could not verify
-            fresh = True
+            ref, refetched = refetch(), True
             continue
-        cache = model_cache
-        previous = _last_served.get(tenant.pk)
         fallback: CachedModel | None = None
-        if previous is not None and previous != key and previous not in _failed:
-            fallback = cache.peek(previous)
+        if previous is not None and previous.version != ref.number:
+            old = (tenant.pk, previous.version)
+            fallback = model_cache.peek(old) if old not in _failed else None
         try:
-            entry, hit = cache.get_or_load(
+            entry, hit = model_cache.get_or_load(
                 key,
                 lambda uri=ref.bundle_uri: _bundle_path(uri),
                 fallback=fallback,
@@ -196,11 +207,8 @@ def get_serving_model(tenant) -> ServingModel | None:
             with _state_lock:
                 _failed.add(key)
             _mark_failed(tenant, ref.number, f"{type(exc).__name__}: {exc}")
-            fresh = True
+            ref, refetched = refetch(), True
             continue
-        if entry.key == key:
-            with _state_lock:
-                _last_served[tenant.pk] = key
         return ServingModel(recommender=entry.model, version=entry.key[1], cache_hit=hit)
     return None
 

@@ -7,24 +7,22 @@ missing ones; per-user reads then go by the user's primary key (a user has one t
 from __future__ import annotations
 
 import json
+from collections import ChainMap
 from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple
 
-from django.conf import settings
 from django.db import connection
 from django.db.models import Count, Max
 
 from m6rec.catalog.models import EndUser, Interaction, Item
-from m6rec.common.errors import is_database_outage
+from m6rec.common.caching import ExpiringCache
 from m6rec.common.prepared import PreparedQuery
-from m6rec.serving import memos
+from m6rec.serving.catalogue import Catalogue
 
 __all__ = [
     "HISTORY_LIMIT",
     "HistoryRow",
-    "category_item_ids",
-    "item_exists",
-    "items_servable",
+    "existing_item_ids",
     "popular_item_counts",
     "user_get",
     "user_history",
@@ -69,13 +67,13 @@ def user_history(*, tenant, user_pk: int, limit: int = HISTORY_LIMIT) -> list[Hi
     return [(item, type_, value, ts.timestamp()) for item, type_, value, ts in rows]
 
 
-def user_seen_item_ids(*, tenant, user_pk: int) -> set[str]:
+def user_seen_item_ids(*, catalogue: Catalogue, user_pk: int) -> set[str]:
     """Every item the user interacted with (for users with more than the history limit)."""
-    if connection.vendor == "postgresql":  # item pks from the user's index, ids from the memo
+    if connection.vendor == "postgresql":  # item pks from the user's index, ids from memory
         with connection.cursor() as cursor:
             cursor.execute(_USER_SEEN_SQL.format(interaction=Interaction._meta.db_table), [user_pk])
             pks = [r[0] for r in cursor.fetchall()]
-        ext = item_external_ids(pks, tenant_pk=tenant.pk)
+        ext = item_external_ids(pks, catalogue=catalogue)
         return {ext[pk] for pk in pks if pk in ext}
     return set(
         Interaction.objects.filter(user_id=user_pk)
@@ -84,11 +82,31 @@ def user_seen_item_ids(*, tenant, user_pk: int) -> set[str]:
     )
 
 
-def item_external_ids(pks: Iterable[int], *, tenant_pk: int | None = None) -> Mapping[int, str]:
-    """item pk → external id for ``pks`` (memoised per process; unknown pks are left out).
+def item_external_ids(pks: Iterable[int], *, catalogue: Catalogue) -> Mapping[int, str]:
+    """item pk → external id for ``pks`` (unknown pks are left out): from the tenant's
+    catalogue in memory, querying only for items created since it was loaded."""
+    known = catalogue.external_ids()
+    missing = set(pks).difference(known)
+    if not missing:
+        return known
+    return ChainMap(
+        dict(Item.objects.filter(pk__in=missing).values_list("pk", "external_id")), known
+    )
 
-    ``tenant_pk`` (the tenant the items belong to) lets a first miss load the tenant's ids."""
-    return memos.item_id_memo.lookup(pks, tenant_pk=tenant_pk)
+
+def existing_item_ids(*, tenant, catalogue: Catalogue, item_ids: Iterable[str]) -> set[str]:
+    """Those of ``item_ids`` the tenant has (active or not): from the catalogue in memory,
+    querying only for ids it does not know (created since it was loaded, or never)."""
+    ids = set(item_ids)
+    found = set(catalogue.known(ids))
+    missing = ids - found
+    if missing:
+        found.update(
+            Item.objects.filter(tenant=tenant, external_id__in=list(missing)).values_list(
+                "external_id", flat=True
+            )
+        )
+    return found
 
 
 _USER_SEEN_SQL = "SELECT DISTINCT item_id FROM {interaction} WHERE user_id = %s"
@@ -131,6 +149,7 @@ class UserHistory(NamedTuple):
 def user_with_history(
     *,
     tenant,
+    catalogue: Catalogue,
     user_id: str,
     limit: int = HISTORY_LIMIT,
     unless_stored: tuple[int, int] | None = None,
@@ -142,9 +161,8 @@ def user_with_history(
     (``history`` is None). Rows are only ever added (new keys) or deleted, so an equal count
     and largest key mean the same rows.
 
-    One round trip on PostgreSQL (lateral joins over the ``(user, timestamp)`` index; item ids
-    mapped through the per-process :func:`item_external_ids` memo, which queries only for
-    items it has not met yet).
+    One round trip on PostgreSQL (lateral joins over the ``(user, timestamp)`` index); item ids
+    come from the tenant's catalogue in memory (:func:`item_external_ids`).
     """
     if connection.vendor != "postgresql":
         return _user_with_history_orm(tenant, user_id, limit, unless_stored)
@@ -161,7 +179,7 @@ def user_with_history(
         return UserHistory(pk, properties, stored, None)
     if rows[0][4] is None:  # no interactions (the LEFT JOIN's one empty row)
         return UserHistory(pk, properties, stored, [])
-    ext = item_external_ids([r[4] for r in rows], tenant_pk=tenant.pk)
+    ext = item_external_ids([r[4] for r in rows], catalogue=catalogue)
     history = [(ext[r[4]], r[5], r[6], r[7]) for r in rows if r[4] in ext]
     return UserHistory(pk, properties, stored, history)
 
@@ -178,10 +196,6 @@ def _user_with_history_orm(tenant, user_id, limit, unless_stored) -> UserHistory
     return UserHistory(found[0], found[1], stored, history)
 
 
-def item_exists(*, tenant, item_id: str) -> bool:
-    return Item.objects.filter(tenant=tenant, external_id=item_id).exists()
-
-
 def _json(value: Any) -> Any:
     return json.loads(value) if isinstance(value, str | bytes) else value
 
@@ -190,97 +204,7 @@ def _has_category(categories: Any, category: str) -> bool:
     return isinstance(categories, list) and category in categories
 
 
-def _outage_states(tenant, ids: list[str]) -> dict[str, Any]:
-    """While PostgreSQL is unreachable: the last known state of each item, however old, and
-    for an item never checked in this process "active, no properties" (the candidates come
-    from the tenant's own model, trained on its catalogue)."""
-    known, _ = memos.catalogue_memo.get(tenant.pk, ids, stale_ok=True)
-    return {i: known.get(i, (True, None, ())) for i in ids}
-
-
-def _catalog_ttl() -> float:
-    return float(settings.M6REC_CATALOG_TTL)
-
-
-_ITEM_STATES = PreparedQuery(
-    "m6rec_item_states",
-    f"SELECT external_id, active, properties::text, categories::text "
-    f"FROM {Item._meta.db_table} WHERE tenant_id = $1 AND external_id = ANY($2)",
-    ("bigint", "text[]"),
-)
-
-
-def _item_states(tenant, ids: list[str]) -> dict[str, Any]:
-    """id → ``None`` or ``(active, raw properties, categories)`` for ``ids``, from the database."""
-    states: dict[str, Any] = dict.fromkeys(ids)
-    if connection.vendor == "postgresql":  # hot path: plain SQL, no ORM compilation
-        with connection.cursor() as cursor:
-            _ITEM_STATES.execute(cursor, [tenant.pk, ids])
-            rows = cursor.fetchall()
-        for ext, active, props, cats in rows:
-            states[ext] = (active, props, tuple(json.loads(cats) or ()) if cats else ())
-        return states
-    rows = Item.objects.filter(tenant=tenant, external_id__in=ids).values_list(
-        "external_id", "active", "properties", "categories"
-    )
-    for ext, active, props, cats in rows:
-        states[ext] = (active, props, tuple(cats) if isinstance(cats, list) else ())
-    return states
-
-
-def items_servable(
-    *, tenant, item_ids: Iterable[str], category: str | None = None
-) -> dict[str, dict[str, Any]]:
-    """external id → properties for those of ``item_ids`` that may be served now.
-
-    Servable: the item exists for this tenant, is active and (when ``category`` is given)
-    lists that category. The last check before a response; read through the per-process
-    ``memos.catalogue_memo`` (``M6REC_CATALOG_TTL`` seconds, 0 = always from the database).
-    """
-    ids = list(dict.fromkeys(item_ids))
-    if not ids:
-        return {}
-    ttl = _catalog_ttl()
-    states, missing = memos.catalogue_memo.get(tenant.pk, ids) if ttl > 0 else ({}, ids)
-    if missing:
-        try:
-            fetched = _item_states(tenant, missing)
-        except Exception as exc:
-            if not is_database_outage(exc):
-                raise
-            fetched = _outage_states(tenant, missing)
-            ttl = 0  # nothing learnt: do not memoise
-        if ttl > 0:
-            memos.catalogue_memo.put(tenant.pk, fetched, ttl)
-        states.update(fetched)
-    out = {}
-    for i in ids:
-        st = states.get(i)
-        if st is None or not st[0] or (category is not None and category not in st[2]):
-            continue
-        out[i] = memos.item_properties(tenant.pk, st[1])
-    return out
-
-
-def category_item_ids(*, tenant, category: str, ttl: float = 5.0) -> frozenset[str]:
-    """Active items of the tenant that list ``category`` (memoised for ``ttl`` seconds)."""
-    key = ("category", tenant.pk, category)
-    cached = memos.aggregate_memo.get(key, ttl)
-    if cached is not None:
-        return cached
-    qs = Item.objects.filter(tenant=tenant, active=True)
-    if connection.vendor == "postgresql":
-        ids = frozenset(
-            qs.filter(categories__contains=[category]).values_list("external_id", flat=True)
-        )
-    else:
-        ids = frozenset(
-            ext
-            for ext, cats in qs.values_list("external_id", "categories")
-            if _has_category(cats, category)
-        )
-    memos.aggregate_memo.put(key, ids)
-    return ids
+_popular_counts: ExpiringCache[list[tuple[str, float]]] = ExpiringCache(1024)
 
 
 def popular_item_counts(
@@ -299,7 +223,7 @@ def popular_item_counts(
     exclude = list(exclude)
     key = ("popular", tenant.pk, category, limit)
     if not exclude:
-        cached = memos.aggregate_memo.get(key, ttl)
+        cached = _popular_counts.get(key)
         if cached is not None:
             return cached
     qs = Interaction.objects.filter(tenant=tenant, item__active=True)
@@ -320,5 +244,5 @@ def popular_item_counts(
         if len(out) >= limit:
             break
     if not exclude:
-        memos.aggregate_memo.put(key, out)
+        _popular_counts.put(key, out, ttl)
     return out

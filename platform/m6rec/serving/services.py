@@ -4,11 +4,12 @@ Each public function returns a :class:`Recommendations`: the final items (domain
 request filters applied, cut to ``k``), the version number of the model that produced them
 (``None`` for database popularity) and the strategy (``"model"`` or ``"popularity"``).
 
-The request path: the model that serves the request (the active version or the user's
-experiment arm, :mod:`m6rec.online.serving`) → the user and their history (one query,
-:mod:`m6rec.serving.selectors`) → candidates (:mod:`m6rec.serving.candidates`: engine,
-catalogue check, domain rules) → the response's recommendation id, impressions and, when
-asked, explanations.
+The request path, top-down: the API key (``m6rec.common.auth``) → the tenant's snapshot
+(:mod:`m6rec.serving.snapshot`: the active model, the catalogue in memory) → the model that
+serves this request (the active one or the user's experiment arm, :mod:`m6rec.online.serving`)
+→ the user and their history (one query, :mod:`m6rec.serving.selectors`) → the engine ranks
+the servable items and the domain rules run (:mod:`m6rec.serving.candidates`) → the
+response's recommendation id, impressions and, when asked, explanations.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from m6rec.serving.candidates import (
     model_popular_fetch,
     weighted_history,
 )
-from m6rec.serving.loading import ServingModel, get_serving_model
+from m6rec.serving.loading import ServingModel
 
 logger = logging.getLogger(__name__)
 
@@ -154,7 +155,7 @@ def recommend_for_user(
     """
     ctx = context_for(tenant, category)
     limit = int(settings.M6REC_SERVING_HISTORY_LIMIT)
-    model, arm = online.model_for(tenant, unit_id=user_id)
+    model, arm = online.model_for(tenant, unit_id=user_id, active=ctx.snapshot.model)
 
     def done(result: Recommendations, history=None) -> Recommendations:
         if _explaining(ctx, explain):
@@ -174,7 +175,11 @@ def recommend_for_user(
     trained_on = rec.training_rows(user_id) if rec is not None else None
     found = _unless_outage(
         lambda: selectors.user_with_history(
-            tenant=tenant, user_id=user_id, limit=limit, unless_stored=trained_on
+            tenant=tenant,
+            catalogue=ctx.catalogue,
+            user_id=user_id,
+            limit=limit,
+            unless_stored=trained_on,
         ),
         served=lambda: rec is not None,
     )  # None while PostgreSQL is down: the bundle's own view of the user (trained or not)
@@ -184,7 +189,7 @@ def recommend_for_user(
         records = History(
             user_id, lambda: selectors.user_history(tenant=tenant, user_pk=found.pk, limit=limit)
         )
-        fetch = model_fetch(rec.recommend, ctx, user_id=user_id, exclude_seen=exclude_seen)
+        fetch = model_fetch(rec.recommend, ctx, model, user_id=user_id, exclude_seen=exclude_seen)
         items = finish(ctx, fetch, k=k, exclude=set(exclude), user=user, history=records)
         return done(_model_result(model, items))
     rows: list[selectors.HistoryRow] = []
@@ -199,7 +204,7 @@ def recommend_for_user(
     if exclude_seen:
         seen = set(history_ids)
         if found is not None and found.stored[0] > len(rows):  # older interactions: seen too
-            seen |= selectors.user_seen_item_ids(tenant=tenant, user_pk=found.pk)
+            seen |= selectors.user_seen_item_ids(catalogue=ctx.catalogue, user_pk=found.pk)
     excluded = set(exclude) | seen
     if rec is not None:
         # no stored interactions: the trained vector for a known user, popularity otherwise
@@ -212,6 +217,7 @@ def recommend_for_user(
             fetch = model_fetch(
                 rec.recommend,
                 ctx,
+                model,
                 left_out=history_ids if exclude_seen else frozenset(),
                 user_id=user_id,
                 exclude_seen=exclude_seen,
@@ -270,9 +276,11 @@ def recommend_for_items(
     ``session_id`` (optional) places the session in a running experiment's arm.
     """
     ctx = context_for(tenant, category)
-    model, arm = online.model_for(tenant, unit_id=session_id)
+    model, arm = online.model_for(tenant, unit_id=session_id, active=ctx.snapshot.model)
     known = _unless_outage(
-        lambda: set(_existing(tenant, item_ids)),
+        lambda: selectors.existing_item_ids(
+            tenant=tenant, catalogue=ctx.catalogue, item_ids=item_ids
+        ),
         served=lambda: model is not None,
         fallback=lambda: {i for i in item_ids if model.recommender.knows_item(i)},
     )
@@ -283,7 +291,7 @@ def recommend_for_items(
     if model is not None and recent:
         rec = model.recommender
         if rec.strategy_for(None, [(i, 1.0) for i in recent]) == MODEL:
-            fetch = model_fetch(rec.recommend_from_items, ctx, item_ids=recent)
+            fetch = model_fetch(rec.recommend_from_items, ctx, model, item_ids=recent)
             items = finish(ctx, fetch, k=k, exclude=excluded, history=records)
             result = _model_result(model, items)
     if result is None:
@@ -298,41 +306,31 @@ def recommend_for_items(
     return _done(tenant, result, surface="session", arm=arm)
 
 
-def _existing(tenant, item_ids: Sequence[str]) -> list[str]:
-    from m6rec.catalog.models import Item
-
-    return list(
-        Item.objects.filter(tenant=tenant, external_id__in=list(item_ids)).values_list(
-            "external_id", flat=True
-        )
-    )
-
-
 def recommend_similar(
     *, tenant, item_id: str, k: int = 10, explain: bool | None = None
 ) -> Recommendations:
     """Items similar to ``item_id``; raises :class:`UnknownItem` when the tenant has no such
     item. An item the model has not seen (or no model) gets popularity."""
-    model = get_serving_model(tenant)
-    exists = _unless_outage(
-        lambda: selectors.item_exists(tenant=tenant, item_id=item_id),
+    ctx = context_for(tenant, None)
+    model = ctx.snapshot.model
+    exists = ctx.catalogue.exists(item_id) or _unless_outage(
+        lambda: bool(selectors.existing_item_ids(tenant=tenant, catalogue=ctx.catalogue,
+                                                 item_ids=[item_id])),
         served=lambda: model is not None and model.recommender.knows_item(item_id),
         fallback=lambda: True,  # the model knows the item
-    )
+    )  # fmt: skip
     if not exists:
         raise UnknownItem(item_id)
-    ctx = context_for(tenant, None)
     excluded = {item_id}
-    if model is not None:
-        rec = model.recommender
+    if model is not None and model.recommender.knows_item(item_id):
+        rec, eligible = model.recommender, ctx.eligible(model)
 
         def fetch(n: int, excl: frozenset[str]) -> list[tuple[str, float]]:
-            got = rec.similar_items(item_id, k=n + len(excl), allowed_items=ctx.allowed)
+            got = rec.similar_items(item_id, k=n + len(excl), allowed_items=eligible)
             return [(i, s) for i, s in got if i not in excl][:n]
 
-        if rec.similar_items(item_id, k=1):  # the model knows the item
-            items = finish(ctx, fetch, k=k, exclude=excluded)
-            return _similar_done(tenant, ctx, _model_result(model, items), item_id, explain)
+        items = finish(ctx, fetch, k=k, exclude=excluded)
+        return _similar_done(tenant, ctx, _model_result(model, items), item_id, explain)
     return _similar_done(
         tenant, ctx, _popularity(ctx, model, k=k, exclude=excluded), item_id, explain
     )
@@ -351,7 +349,7 @@ def recommend_popular(
 ) -> Recommendations:
     """The tenant's most popular servable items (from the active model, else the database)."""
     ctx = context_for(tenant, category)
-    result = _popularity(ctx, get_serving_model(tenant), k=k)
+    result = _popularity(ctx, ctx.snapshot.model, k=k)
     if _explaining(ctx, explain):
         result.explanations = online.explanations(
             None, [c.item_id for c in result.items], strategy=POPULARITY

@@ -125,11 +125,12 @@ M6REC_API_KEY_CACHE_TTL = env.float("M6REC_API_KEY_CACHE_TTL", default=5.0)
 # Seconds a process remembers a failed key verification (by the token's SHA-256): repeated bad
 # keys cost no query.
 M6REC_API_KEY_NEGATIVE_CACHE_TTL = env.float("M6REC_API_KEY_NEGATIVE_CACHE_TTL", default=5.0)
-# Serving checks candidates against a per-process catalogue memo this many seconds (0 = always
-# the database): writes through the API reach this process at once, other processes within it.
-M6REC_CATALOG_TTL = env.float("M6REC_CATALOG_TTL", default=5.0)
-# Serving: a promotion, rollback or experiment change reaches every web process within
-# ACTIVE_VERSION_TTL seconds; each process keeps up to MODEL_CACHE_SIZE loaded bundles (and
+# Serving keeps each tenant's catalogue in memory (m6rec.serving.snapshot): writes through the
+# API reach every process within ACTIVE_VERSION_TTL; writes that bypass the services (direct
+# SQL) within CATALOG_TTL, the oldest a process lets its copy of a catalogue get.
+M6REC_CATALOG_TTL = env.float("M6REC_CATALOG_TTL", default=300.0)
+# Serving: a promotion, rollback, experiment change or catalogue write reaches every web process
+# within ACTIVE_VERSION_TTL seconds; each process keeps up to MODEL_CACHE_SIZE loaded bundles (and
 # MODEL_CACHE_MAX_BYTES); a request folds in the user's latest SERVING_HISTORY_LIMIT events.
 M6REC_ACTIVE_VERSION_TTL = env.float("M6REC_ACTIVE_VERSION_TTL", default=1.0)
 M6REC_MODEL_CACHE_SIZE = env.int("M6REC_MODEL_CACHE_SIZE", default=8)

@@ -65,6 +65,11 @@ class Tenant(models.Model):
     active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    serving_generation = models.BigIntegerField(
+        default=0,
+        editable=False,
+        help_text="Moved by catalogue writes (m6rec.tenants.generation).",
+    )
 
     class Meta:
         ordering = ["slug"]

@@ -32,16 +32,13 @@ def trained_bundle(tmp_path_factory) -> Path:
 
 @pytest.fixture(autouse=True)
 def _fresh_serving_state(settings):
-    """Every test starts with empty per-process serving caches."""
-    from m6rec.serving import memos
-    from m6rec.serving.loading import reset_caches
+    """Every test starts with no serving snapshot and no loaded model."""
+    from m6rec.serving import snapshot
 
     settings.M6REC_ACTIVE_VERSION_TTL = 1.0
-    reset_caches()
-    memos.clear()
+    snapshot.clear()
     yield
-    reset_caches()
-    memos.clear()
+    snapshot.clear()
 
 
 class TenantFactory:

@@ -294,10 +294,10 @@ def test_openapi_schema_lists_the_serving_endpoints():
     assert "404" in paths["/api/v1/items/{item_id}/similar"]["get"]["responses"]
 
 
-def test_model_popularity_is_memoised_per_bundle_but_items_are_checked_each_time(
+def test_model_popularity_is_memoised_per_snapshot_and_follows_the_catalogue(
     tenant_a, client_a, monkeypatch
 ):
-    from m6rec.serving.loading import get_serving_model
+    from m6rec.serving.snapshot import get_serving_model
 
     first = ids(client_a.get(POPULAR_URL, {"k": 5}))
     recommender = get_serving_model(tenant_a).recommender
@@ -305,30 +305,39 @@ def test_model_popularity_is_memoised_per_bundle_but_items_are_checked_each_time
     real = recommender.popular
     monkeypatch.setattr(recommender, "popular", lambda *a, **kw: calls.append(kw) or real(*a, **kw))
     assert ids(client_a.get(POPULAR_URL, {"k": 5})) == first
-    assert calls == []  # served from the per-bundle memo
+    assert calls == []  # served from the snapshot's memo
     deactivate(tenant_a, first[:1])
     after = ids(client_a.get(POPULAR_URL, {"k": 5}))
-    assert first[0] not in after and after[:4] == first[1:]  # the catalogue check is live
+    assert first[0] not in after and after[:4] == first[1:]  # a new catalogue, a new list
+    assert len(calls) == 1
 
 
-def test_catalogue_checks_are_memoised_and_expire(tenant_a, client_a, settings):
-    """Repeated candidates are checked from the per-process memo; a change that bypasses the
-    catalogue services (here a direct UPDATE, as another process's write looks to this one) is
-    seen once the memo's entries expire (M6REC_CATALOG_TTL)."""
+def test_other_processes_writes_are_seen_by_generation_or_catalogue_age(
+    tenant_a, client_a, settings
+):
+    """A write in another process looks to this one like a direct UPDATE: it is seen within
+    M6REC_ACTIVE_VERSION_TTL once the writer moves the tenant's serving generation, and
+    within M6REC_CATALOG_TTL if nothing moves it (a direct SQL update)."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     from m6rec.catalog.models import Item
+    from m6rec.tenants.generation import generation_bump
 
-    settings.M6REC_CATALOG_TTL = 2.0
+    settings.M6REC_ACTIVE_VERSION_TTL = 0.3
+    settings.M6REC_CATALOG_TTL = 3.0
     first = ids(client_a.get(POPULAR_URL, {"k": 5}))
     with CaptureQueriesContext(connection) as warm:
         assert ids(client_a.get(POPULAR_URL, {"k": 5})) == first
     assert not [q for q in warm.captured_queries if "catalog_item" in q["sql"]]
     Item.objects.filter(tenant=tenant_a, external_id=first[0]).update(active=False)
-    assert ids(client_a.get(POPULAR_URL, {"k": 5})) == first  # within the TTL: not seen yet
-    time.sleep(2.1)
+    time.sleep(0.35)
+    assert ids(client_a.get(POPULAR_URL, {"k": 5})) == first  # no generation moved: not yet
+    generation_bump(tenant_id=tenant_a.pk)  # what the catalogue services do on commit
+    time.sleep(0.35)
     assert first[0] not in ids(client_a.get(POPULAR_URL, {"k": 5}))
-    settings.M6REC_CATALOG_TTL = 0  # off: every check reads the database
     Item.objects.filter(tenant=tenant_a, external_id=first[0]).update(active=True)
-    assert ids(client_a.get(POPULAR_URL, {"k": 5})) == first
+    time.sleep(0.35)
+    assert first[0] not in ids(client_a.get(POPULAR_URL, {"k": 5}))  # the catalogue is young
+    time.sleep(3.0)
+    assert ids(client_a.get(POPULAR_URL, {"k": 5})) == first  # older than M6REC_CATALOG_TTL

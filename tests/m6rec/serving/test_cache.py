@@ -1,4 +1,4 @@
-"""The per-process model LRU and the active-version memo (no database, no engine)."""
+"""The per-process model LRU (no database, no engine)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from m6rec.serving.cache import ActiveRef, ActiveVersionMemo, ModelCache, approx_nbytes
+from m6rec.serving.cache import ModelCache, approx_nbytes
 
 
 class _Model:
@@ -141,19 +141,9 @@ def test_approx_nbytes_counts_arrays_inside_objects(tmp_path):
     assert approx_nbytes(object(), bundle_path=tmp_path) == 123
 
 
-def test_active_memo_refetches_after_ttl():
-    calls = []
-    tenant = SimpleNamespace(pk=5)
-
-    def fetch(t):
-        calls.append(t.pk)
-        return ActiveRef(version_id=len(calls), number=len(calls), bundle_uri="b")
-
-    memo = ActiveVersionMemo(fetch, ttl=0.2)
-    assert memo.get(tenant).number == 1
-    assert memo.get(tenant).number == 1
-    time.sleep(0.25)
-    assert memo.get(tenant).number == 2
-    assert memo.get(tenant, fresh=True).number == 3
-    memo.invalidate(5)
-    assert memo.get(tenant).number == 4
+def test_evicted_keys_are_reported():
+    evicted = []
+    cache = _cache(max_entries=2, on_evict=evicted.append)
+    for name in ("a", "b", "c"):
+        cache.get_or_load((1, ord(name)), Path(name))
+    assert evicted == [(1, ord("a"))]

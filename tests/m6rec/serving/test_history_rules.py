@@ -22,11 +22,13 @@ def test_history_records_are_the_stored_rows_oldest_first(factory):
     from domains.records import InteractionRecord
     from m6rec.serving import selectors
     from m6rec.serving.candidates import History
+    from m6rec.serving.snapshot import snapshot_for
 
     tenant = factory.tenant(with_data=False)
     start = datetime(2024, 3, 1, 12, 0, 0, 250000, tzinfo=UTC)
     factory.ingest(tenant, [("u", "a"), ("u", "b"), ("u", "a")], type_="like", start=start)
-    rows = selectors.user_with_history(tenant=tenant, user_id="u").history
+    catalogue = snapshot_for(tenant).catalogue
+    rows = selectors.user_with_history(tenant=tenant, catalogue=catalogue, user_id="u").history
     history = History("u", rows)
     assert len(history) == 3
     assert list(history) == [

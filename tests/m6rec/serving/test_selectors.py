@@ -1,4 +1,5 @@
-"""Serving selectors: the one-query user + history read matches the ORM reads."""
+"""Serving selectors: the one-query user + history read matches the ORM reads; item ids come
+from the tenant's catalogue in memory."""
 
 from __future__ import annotations
 
@@ -7,6 +8,19 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 pytestmark = pytest.mark.django_db
+
+
+def _catalogue(tenant):
+    from m6rec.serving.catalogue import load_catalogue
+
+    return load_catalogue(tenant_pk=tenant.pk, generation=0)
+
+
+def _with_history(tenant, **kwargs):
+    """``user_with_history`` over the tenant's catalogue as it is now."""
+    from m6rec.serving import selectors
+
+    return selectors.user_with_history(tenant=tenant, catalogue=_catalogue(tenant), **kwargs)
 
 
 def test_user_with_history_matches_the_orm_queries():
@@ -28,17 +42,17 @@ def test_user_with_history_matches_the_orm_queries():
     interactions_ingest(tenant=tenant, rows=rows)
     interactions_ingest(tenant=other, rows=[{**rows[0], "item_id": "foreign"}])
 
-    pk, props, stored, history = selectors.user_with_history(tenant=tenant, user_id="u", limit=5)
+    pk, props, stored, history = _with_history(tenant, user_id="u", limit=5)
     assert props == {"age": 30}
     assert history == selectors.user_history(tenant=tenant, user_pk=pk, limit=5)
     assert [h[3] for h in history] == sorted(h[3] for h in history)  # oldest first
     assert len(history) == 5
     pks = list(Interaction.objects.filter(user_id=pk).values_list("pk", flat=True))
     assert stored == (12, max(pks))  # every stored row counts, not just the latest 5
-    quiet = selectors.user_with_history(tenant=tenant, user_id="quiet")
+    quiet = _with_history(tenant, user_id="quiet")
     assert quiet[1:] == ({"age": 40}, (0, None), [])
-    assert selectors.user_with_history(tenant=tenant, user_id="nobody") is None
-    found = selectors.user_with_history(tenant=other, user_id="u")
+    assert _with_history(tenant, user_id="nobody") is None
+    found = _with_history(other, user_id="u")
     assert found is not None and [h[0] for h in found.history] == ["foreign"]
 
 
@@ -66,16 +80,16 @@ def test_rows_already_known_to_the_caller_are_not_read():
     from m6rec.serving import selectors
 
     tenant, rows = _viewer("sel-d", [f"i{n}" for n in range(6)])
-    full = selectors.user_with_history(tenant=tenant, user_id="u")
+    full = _with_history(tenant, user_id="u")
     assert full.stored[0] == 6 and len(full.history) == 6
-    same = selectors.user_with_history(tenant=tenant, user_id="u", unless_stored=full.stored)
+    same = _with_history(tenant, user_id="u", unless_stored=full.stored)
     assert same.history is None and same.stored == full.stored and same.pk == full.pk
     # one row more, or one row fewer (an item deleted), and the rows are read again
     interactions_ingest(tenant=tenant, rows=[{**rows[0], "item_id": "new"}])
-    grown = selectors.user_with_history(tenant=tenant, user_id="u", unless_stored=full.stored)
+    grown = _with_history(tenant, user_id="u", unless_stored=full.stored)
     assert grown.stored[0] == 7 and "new" in {h[0] for h in grown.history}
     item_delete(tenant=tenant, item_id="i2")
-    shrunk = selectors.user_with_history(tenant=tenant, user_id="u", unless_stored=grown.stored)
+    shrunk = _with_history(tenant, user_id="u", unless_stored=grown.stored)
     assert shrunk.stored == (6, grown.stored[1]) and len(shrunk.history) == 6
     assert Interaction.objects.filter(user__external_id="u").count() == 6
     assert connection.vendor == "postgresql"  # the one-query path; the ORM path below
@@ -84,43 +98,40 @@ def test_rows_already_known_to_the_caller_are_not_read():
     assert selectors._user_with_history_orm(tenant, "u", 50, None) == shrunk
 
 
-def test_history_and_seen_ids_are_one_query_once_items_are_known():
+def test_history_and_seen_ids_are_one_query_each_with_the_catalogue_in_memory():
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     from m6rec.catalog.models import Interaction
     from m6rec.catalog.services import interactions_ingest
-    from m6rec.serving import memos, selectors
+    from m6rec.serving import selectors
 
     tenant, rows = _viewer("sel-c", [f"i{n % 9}" for n in range(20)])
-    other = [{**rows[0], "user_id": "v", "item_id": f"j{n}"} for n in range(5)]
-    interactions_ingest(tenant=tenant, rows=other)
-    memos.clear()  # also forgets item ids
-    with CaptureQueriesContext(connection) as cold:
-        selectors.user_with_history(tenant=tenant, user_id="v")
-    assert len(cold.captured_queries) == 2  # the history, then all the tenant's item ids
-    with CaptureQueriesContext(connection) as prefilled:
-        pk, _, _, history = selectors.user_with_history(tenant=tenant, user_id="u", limit=50)
-    assert len(prefilled.captured_queries) == 1  # u's items came with the tenant's ids
-    interactions_ingest(tenant=tenant, rows=[{**rows[0], "user_id": "w", "item_id": "new"}])
-    with CaptureQueriesContext(connection) as new_item:
-        w = selectors.user_with_history(tenant=tenant, user_id="w")
-    assert len(new_item.captured_queries) == 2  # an item created later: looked up alone
-    assert [h[0] for h in w.history] == ["new"]
+    catalogue = _catalogue(tenant)
     with CaptureQueriesContext(connection) as warm:
-        again = selectors.user_with_history(tenant=tenant, user_id="u", limit=50)
-        seen = selectors.user_seen_item_ids(tenant=tenant, user_pk=pk)
+        pk, _, _, history = selectors.user_with_history(
+            tenant=tenant, catalogue=catalogue, user_id="u", limit=50
+        )
+        seen = selectors.user_seen_item_ids(catalogue=catalogue, user_pk=pk)
     assert len(warm.captured_queries) == 2  # one query each, no item lookups
-    assert again.history == history == selectors.user_history(tenant=tenant, user_pk=pk, limit=50)
+    assert history == selectors.user_history(tenant=tenant, user_pk=pk, limit=50)
     assert seen == {f"i{n}" for n in range(9)}
     assert seen == set(
         Interaction.objects.filter(user_id=pk).values_list("item__external_id", flat=True)
     )
+    interactions_ingest(tenant=tenant, rows=[{**rows[0], "user_id": "w", "item_id": "new"}])
+    with CaptureQueriesContext(connection) as new_item:
+        w = selectors.user_with_history(tenant=tenant, catalogue=catalogue, user_id="w")
+    assert len(new_item.captured_queries) == 2  # an item created since the load: looked up
+    assert [h[0] for h in w.history] == ["new"]
+    found = selectors.existing_item_ids(
+        tenant=tenant, catalogue=catalogue, item_ids=["i1", "new", "nope"]
+    )
+    assert found == {"i1", "new"}
 
 
-def test_items_servable_properties_are_fresh_dicts_per_call():
+def test_catalogue_servable_properties_are_fresh_dicts_per_call():
     from m6rec.catalog.services import items_upsert
-    from m6rec.serving import selectors
     from m6rec.tenants.services import tenant_create
 
     tenant = tenant_create(slug="sel-d", name="d", domain="content")
@@ -135,10 +146,12 @@ def test_items_servable_properties_are_fresh_dicts_per_call():
                 {"item_id": "z", "properties": props, "categories": ["c"], "active": False},
             ],
         )
-    first = selectors.items_servable(tenant=tenant, item_ids=["x", "y", "z", "nope"])
+    catalogue, theirs = _catalogue(tenant), _catalogue(other)
+    first = catalogue.servable(["x", "y", "z", "nope"])
     assert first == {"x": props, "y": {}}
     first["x"]["title"] = "changed"  # a caller's change never reaches the next request
-    again = selectors.items_servable(tenant=tenant, item_ids=["x", "y"])
+    again = catalogue.servable(["x", "y"])
     assert again == {"x": props, "y": {}} and again["x"] is not first["x"]
-    assert selectors.items_servable(tenant=other, item_ids=["x"], category="c") == {"x": props}
-    assert selectors.items_servable(tenant=tenant, item_ids=["y"], category="c") == {}
+    assert theirs.servable(["x"], category="c") == {"x": props}
+    assert catalogue.servable(["y"], category="c") == {}
+    assert catalogue.exists("z") and not catalogue.exists("nope") and len(catalogue) == 3

@@ -45,15 +45,14 @@ def test_promote_and_rollback_reach_serving_within_the_window(factory, setup):
     assert body["strategy"] == "model" and len(body["items"]) == 10
 
 
-def test_memo_keeps_the_database_off_the_hot_path(setup, django_assert_max_num_queries):
-    from m6rec.serving.loading import active_memo
-
+def test_snapshot_keeps_the_database_off_the_hot_path(setup, django_assert_max_num_queries):
     tenant, _, api = setup
-    api.get(URL)  # warm: model loaded, active version memoised
-    assert active_memo.ttl >= 1.0
-    # auth (key + touch), user, history, servable items; no registry query while memoised
-    with django_assert_max_num_queries(5):
+    api.get(URL)  # warm: model loaded, catalogue in the snapshot
+    # auth (key, touch), the user with their history; no registry or catalogue query
+    with django_assert_max_num_queries(3) as captured:
         assert api.get(URL).status_code == 200
+    tables = " ".join(q["sql"] for q in captured.captured_queries)
+    assert "registry_" not in tables and "catalog_item" not in tables
 
 
 def test_tampered_bundle_is_marked_failed_and_the_previous_version_serves(factory, setup):
@@ -107,10 +106,10 @@ def test_manifest_not_matching_the_registry_is_refused(factory, setup):
 
 
 def test_lru_is_bounded_by_count(factory, api, settings):
-    from m6rec.serving import loading
+    from m6rec.serving import loading, snapshot
 
     settings.M6REC_MODEL_CACHE_SIZE = 2
-    loading.reset_caches()
+    snapshot.clear()
     tenants = [factory.tenant() for _ in range(3)]
     for tenant in tenants:
         factory.version(tenant)
@@ -126,7 +125,7 @@ def test_lru_is_bounded_by_count(factory, api, settings):
 
 
 def test_lru_is_bounded_by_memory(factory, api, settings):
-    from m6rec.serving import loading
+    from m6rec.serving import loading, snapshot
 
     tenant_a, tenant_b = factory.tenant(), factory.tenant()
     factory.version(tenant_a)
@@ -136,7 +135,7 @@ def test_lru_is_bounded_by_memory(factory, api, settings):
     one_model = loading.model_cache.total_bytes
     assert one_model > 0
     settings.M6REC_MODEL_CACHE_MAX_BYTES = int(one_model * 1.5)
-    loading.reset_caches()
+    snapshot.clear()
     for tenant in (tenant_a, tenant_b, tenant_a):
         api.credentials(HTTP_AUTHORIZATION=f"Bearer {factory.key(tenant)}")
         assert api.get(URL).json()["model_version"] == 1

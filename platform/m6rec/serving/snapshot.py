@@ -1,0 +1,133 @@
+"""One immutable serving snapshot per tenant and process: what a request reads besides the
+user's own history.
+
+A :class:`TenantSnapshot` holds the tenant's active version and its loaded model
+(:mod:`m6rec.serving.loading`), and its catalogue (:mod:`m6rec.serving.catalogue`: servable
+items, properties, categories, and masks over the model's items for the engine). Requests
+take the snapshot as it is; nothing in it changes after it is built.
+
+Refresh, one rule: a snapshot is trusted for ``M6REC_ACTIVE_VERSION_TTL`` seconds; then one
+query reads the tenant's serving generation (moved by every catalogue write, see
+:mod:`m6rec.tenants.generation`) and active version, and a new snapshot is built from them,
+reusing the loaded model and the catalogue when they did not change. The catalogue is also
+reloaded once it is ``M6REC_CATALOG_TTL`` seconds old (writes that bypass the services: a
+direct SQL update) and at once after a write in this process. A busy tenant's catalogue is
+reloaded at most once per twenty times its load time, so reloading costs at most ~5% of a
+process. While one thread refreshes, the others keep serving the previous snapshot; while
+PostgreSQL is unreachable the previous snapshot serves.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import time
+from dataclasses import dataclass
+
+from django.conf import settings
+
+from m6rec.common.caching import ExpiringCache
+from m6rec.common.errors import is_database_outage
+from m6rec.serving import loading
+from m6rec.serving.cache import ActiveRef
+from m6rec.serving.catalogue import Catalogue, load_catalogue
+from m6rec.serving.loading import ServingModel
+from m6rec.tenants.generation import generation_get
+
+__all__ = ["TenantSnapshot", "clear", "get_serving_model", "invalidate", "snapshot_for"]
+
+MAX_TENANTS = 4096
+# a catalogue is reloaded for a newer generation at most once per this many times its own
+# load time (bounds the reload work of a tenant whose catalogue changes all the time)
+RELOAD_SPACING = 20.0
+
+
+@dataclass(frozen=True)
+class TenantSnapshot:
+    tenant_pk: int
+    generation: int
+    active: ActiveRef | None
+    model: ServingModel | None  # None: no servable model, popularity from the database
+    catalogue: Catalogue
+
+
+_snapshots: ExpiringCache[TenantSnapshot] = ExpiringCache(MAX_TENANTS)
+_written: dict[int, int] = {}  # tenant → catalogue writes in this process not yet loaded
+_locks: dict[int, threading.Lock] = {}
+_locks_guard = threading.Lock()
+
+
+def snapshot_for(tenant) -> TenantSnapshot:
+    """The tenant's current snapshot (refreshed when older than ``M6REC_ACTIVE_VERSION_TTL``)."""
+    snap = _snapshots.get(tenant.pk)
+    if snap is not None:
+        return snap
+    stale = _snapshots.get(tenant.pk, stale_ok=True)
+    lock = _lock(tenant.pk)
+    if not lock.acquire(blocking=stale is None):
+        return stale  # another thread is refreshing it
+    try:
+        snap = _snapshots.get(tenant.pk)
+        return snap if snap is not None else _refresh(tenant, stale)
+    finally:
+        lock.release()
+
+
+def get_serving_model(tenant) -> ServingModel | None:
+    """The model serving ``tenant`` now (None: popularity)."""
+    return snapshot_for(tenant).model
+
+
+def invalidate(tenant_id: int | None = None, *, catalogue: bool = False) -> None:
+    """Refresh the tenant's snapshot (every tenant's: None) on its next request; ``catalogue``:
+    this process changed the catalogue, reload it then whatever its generation says."""
+    if tenant_id is None:
+        _snapshots.clear()
+        return
+    if catalogue:
+        _written[tenant_id] = _written.get(tenant_id, 0) + 1
+    _snapshots.pop(tenant_id)  # dropped, not expired: it holds the model, maybe evicted
+
+
+def clear() -> None:
+    """Forget every snapshot and loaded model of this process (tests, reloads)."""
+    _snapshots.clear()
+    _written.clear()
+    loading.reset_caches()
+
+
+def _lock(tenant_pk: int) -> threading.Lock:
+    with _locks_guard:
+        return _locks.setdefault(tenant_pk, threading.Lock())
+
+
+def _refresh(tenant, stale: TenantSnapshot | None) -> TenantSnapshot:
+    ttl = float(settings.M6REC_ACTIVE_VERSION_TTL)
+    written = _written.get(tenant.pk, 0)
+    try:
+        generation = generation_get(tenant_id=tenant.pk) or 0
+        active = loading.fetch_active(tenant)
+        model = loading.load_active(
+            tenant, active, previous=stale.model if stale is not None else None
+        )
+        catalogue = stale.catalogue if stale is not None else None
+        if catalogue is None or written or _outdated(catalogue, generation):
+            catalogue = load_catalogue(tenant_pk=tenant.pk, generation=generation)
+    except Exception as exc:
+        if stale is None or not is_database_outage(exc):
+            raise
+        return _snapshots.put(tenant.pk, stale, ttl)  # serve what we have; try again later
+    if written and _written.get(tenant.pk) == written:  # no write since this load began
+        _written.pop(tenant.pk, None)
+    kept = dataclasses.replace(model, cache_hit=True) if model is not None else None
+    # stored even with a TTL of 0 (expired at once): the next refresh reuses its parts
+    _snapshots.put(tenant.pk, TenantSnapshot(tenant.pk, generation, active, kept, catalogue), ttl)
+    # this request reports whether it had to load the model
+    return TenantSnapshot(tenant.pk, generation, active, model, catalogue)
+
+
+def _outdated(catalogue: Catalogue, generation: int) -> bool:
+    age = time.monotonic() - catalogue.loaded_at
+    if age >= float(settings.M6REC_CATALOG_TTL):
+        return True
+    return catalogue.generation != generation and age >= RELOAD_SPACING * catalogue.load_seconds

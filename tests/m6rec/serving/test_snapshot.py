@@ -1,0 +1,169 @@
+"""The per-tenant serving snapshot: parity with the pipeline it replaced (engine unfiltered,
+each candidate then checked against the database), refresh by generation, eviction."""
+
+from __future__ import annotations
+
+import itertools
+import time
+
+import numpy as np
+import pytest
+
+from tests.m6rec.serving._data import N_ITEMS
+
+pytestmark = pytest.mark.django_db
+
+USERS_URL = "/api/v1/users/{}/recommendations"
+SESSION_URL = "/api/v1/recommendations"
+SIMILAR_URL = "/api/v1/items/{}/similar"
+POPULAR_URL = "/api/v1/popular"
+
+
+@pytest.fixture
+def tenant(factory):
+    tenant = factory.tenant()
+    factory.version(tenant)
+    return tenant
+
+
+@pytest.fixture
+def client(factory, tenant, api):
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {factory.key(tenant)}")
+    return api
+
+
+def _replaced_pipeline(monkeypatch, tenant) -> None:
+    """Serve as before the snapshot: the engine sees every item of the category (active or
+    not; the ids from the database) and each candidate is checked against the database."""
+    from m6rec.catalog.models import Item
+    from m6rec.serving.catalogue import Catalogue
+
+    def eligible(self, recommender, category=None):
+        if category is None:
+            return None
+        ids = set(
+            Item.objects.filter(tenant=tenant, categories__contains=[category]).values_list(
+                "external_id", flat=True
+            )
+        )
+        return np.array([i in ids for i in recommender.item_ids])
+
+    def servable(self, item_ids, *, category=None):
+        rows = Item.objects.filter(tenant=tenant, external_id__in=list(item_ids), active=True)
+        if category is not None:
+            rows = rows.filter(categories__contains=[category])
+        return {ext: props for ext, props in rows.values_list("external_id", "properties")}
+
+    monkeypatch.setattr(Catalogue, "eligible", eligible)
+    monkeypatch.setattr(Catalogue, "servable", servable)
+    monkeypatch.setattr(
+        Catalogue,
+        "popular",
+        lambda self, rec, n, cat=None: rec.popular(n, allowed_items=self.eligible(rec, cat)),
+    )
+
+
+def _requests():
+    for user, k, params in itertools.product(
+        ("u0", "u1", "u7", "u42", "nobody"),
+        (5, 20),
+        ({}, {"category": "odd"}, {"category": "high"}, {"exclude": "i3,i31,i44"}),
+    ):
+        yield "get", USERS_URL.format(user), {"k": k, **params}
+    for k, category in itertools.product((5, 20), (None, "even")):
+        yield "get", POPULAR_URL, {"k": k, **({"category": category} if category else {})}
+        yield "post", SESSION_URL, {"k": k, "recent_items": ["i1", "i2", "i40"],
+                                    **({"category": category} if category else {})}  # fmt: skip
+    for item in ("i0", "i33", "i59"):
+        yield "get", SIMILAR_URL.format(item), {"k": 12}
+
+
+def _responses(client) -> list:
+    out = []
+    for method, url, params in _requests():
+        send = client.get if method == "get" else client.post
+        r = send(url, params, **({} if method == "get" else {"format": "json"}))
+        assert r.status_code == 200, (url, params, r.content)
+        body = r.json()
+        out.append(
+            (url, params, body["strategy"], [(i["item_id"], i["score"]) for i in body["items"]])
+        )
+    return out
+
+
+def _categories(item_id: str) -> list[str]:
+    """The fixture catalogue's categories of ``item_id``."""
+    n = int(item_id[1:])
+    return ["low" if n < 30 else "high", "even" if n % 2 == 0 else "odd"]
+
+
+@pytest.mark.parametrize("inactive", [(), ("i0", "i2", "i31", "i33", "i35", "i37", "i50")])
+def test_responses_equal_the_replaced_pipelines(client, tenant, monkeypatch, inactive):
+    """Every user, session, similar-items and popular request, with and without categories
+    and exclusions: identical items and scores. With items deactivated too: the engine ranks
+    the servable items where it used to rank them all and drop the inactive ones after."""
+    from m6rec.catalog.services import items_upsert
+    from m6rec.serving import snapshot
+
+    if inactive:
+        rows = [{"item_id": i, "properties": {}, "categories": _categories(i), "active": False}
+                for i in inactive]  # fmt: skip
+        items_upsert(tenant=tenant, rows=rows)
+    now = _responses(client)
+    snapshot.clear()
+    with monkeypatch.context() as patched:
+        _replaced_pipeline(patched, tenant)
+        before = _responses(client)
+    assert now == before
+    served = {i for *_, items in now for i, _ in items}
+    assert not served & set(inactive)
+    assert len(served) > N_ITEMS // 2
+
+
+def test_the_engine_ranks_servable_items_only(tenant):
+    from m6rec.catalog.services import items_upsert
+    from m6rec.serving.snapshot import snapshot_for
+
+    snap = snapshot_for(tenant)
+    rec = snap.model.recommender
+    assert snap.catalogue.eligible(rec) is None  # everything servable: the unfiltered path
+    items_upsert(tenant=tenant, rows=[{"item_id": "i4", "properties": {}, "categories": ["low"],
+                                       "active": False}])  # fmt: skip
+    snap = snapshot_for(tenant)  # the write in this process refreshed it
+    mask = snap.catalogue.eligible(rec)
+    assert not mask[rec.item_ids.index("i4")] and mask.sum() == rec.n_items - 1
+    low = snap.catalogue.eligible(rec, "low")
+    assert {rec.item_ids[j] for j in np.flatnonzero(low)} == {f"i{n}" for n in range(30)} - {"i4"}
+    assert snap.catalogue.eligible(rec, "low") is low  # memoised per snapshot
+
+
+def test_a_snapshot_is_reused_until_its_ttl_and_rebuilt_from_one_state_read(
+    tenant, settings, django_assert_num_queries
+):
+    from m6rec.serving.snapshot import snapshot_for
+
+    settings.M6REC_ACTIVE_VERSION_TTL = 0.3
+    snapshot_for(tenant)  # built (the model loaded: this caller's copy says so)
+    first = snapshot_for(tenant)
+    with django_assert_num_queries(0):
+        assert snapshot_for(tenant) is first
+    time.sleep(0.35)
+    with django_assert_num_queries(2):  # the generation and the active version, nothing else
+        again = snapshot_for(tenant)
+    assert again is not first
+    assert again.catalogue is first.catalogue and again.model.recommender is first.model.recommender
+
+
+def test_an_evicted_model_leaves_the_snapshot_too(factory, settings):
+    from m6rec.serving import loading, snapshot
+
+    settings.M6REC_MODEL_CACHE_SIZE = 1
+    settings.M6REC_ACTIVE_VERSION_TTL = 60.0
+    snapshot.clear()
+    a, b = factory.tenant(), factory.tenant()
+    factory.version(a)
+    factory.version(b)
+    held = snapshot.snapshot_for(a)
+    snapshot.snapshot_for(b)  # loads b's model, evicting a's
+    assert list(loading.model_cache.keys()) == [(b.pk, 1)]
+    assert snapshot.snapshot_for(a) is not held  # a's snapshot went with its model
