@@ -4,16 +4,11 @@ After authentication ``request.user`` is an :class:`ApiClient` and ``request.aut
 :class:`~m6rec.tenants.models.ApiKey` (its ``tenant`` already loaded). Views get the tenant
 with :func:`request_tenant`.
 
-Verified keys are cached in-process for ``M6REC_API_KEY_CACHE_TTL`` seconds (default 5), keyed
-by the SHA-256 of the whole token, so a hit costs no query. Failed verifications are cached
-the same way (the digest and the error message, never the token) for
-``M6REC_API_KEY_NEGATIVE_CACHE_TTL`` seconds (default 5): a flood of requests with one bad key
-costs one query per process and period, not one per request. Revoking a key, or
-saving/deleting any key or tenant, clears both caches of this process at once (and again on
-commit); other processes see the change within the TTLs (a key created in another process is
-accepted here at the latest ``M6REC_API_KEY_NEGATIVE_CACHE_TTL`` seconds after a failed try).
-The cached ``ApiKey``/``Tenant`` objects are shared by the requests of one process: treat them
-as read-only.
+The key itself is verified by :func:`m6rec.tenants.keys.api_key_verify` (its in-process caches,
+their TTLs and invalidation, the database-outage fallback are described there); a rejected key
+is 401 ``authentication_failed`` with the reason as message. Recording the key's last use
+(:meth:`~m6rec.tenants.models.ApiKey.touch`) is bookkeeping: a database outage does not fail
+the request.
 
 Throttling: the generic cell rate algorithm (GCRA) per key in Redis (one Lua script call, one
 round trip, through a shared redis-py connection pool) when the throttle cache is Django's Redis
@@ -23,8 +18,6 @@ cache; DRF's sliding-window history in any other cache (local memory).
 from __future__ import annotations
 
 import logging
-import threading
-import time
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -36,7 +29,8 @@ from rest_framework.permissions import BasePermission
 from rest_framework.throttling import SimpleRateThrottle
 
 from m6rec.common.errors import is_database_outage
-from m6rec.tenants.models import ApiKey, Scope, Tenant, hash_token, split_token
+from m6rec.tenants.keys import INVALID_KEY, ApiKeyRejected, api_key_verify
+from m6rec.tenants.models import ApiKey, Scope, Tenant
 
 logger = logging.getLogger(__name__)
 
@@ -58,60 +52,6 @@ class ApiClient:
         return f"api-key:{self.api_key.prefix}"
 
 
-INVALID_KEY = "The API key is invalid or has been revoked."
-INACTIVE_TENANT = "The tenant of this API key is inactive."
-
-KEY_CACHE_MAX_ENTRIES = 10_000
-
-
-class _VerifiedKeyCache:
-    """sha256(token) → (monotonic expiry, value); thread-safe. The verified ``ApiKey`` with its
-    tenant, or (``rejected_keys``) the message of the failed verification."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._data: dict[str, tuple[float, object]] = {}
-
-    def get(self, digest: str, *, stale_ok: bool = False):
-        """The cached value, or None when absent or expired (``stale_ok``: expired too; expired
-        entries stay until replaced or the cache is full, for a database outage)."""
-        hit = self._data.get(digest)
-        if hit is None or (time.monotonic() >= hit[0] and not stale_ok):
-            return None
-        return hit[1]
-
-    def put(self, digest: str, key, ttl: float) -> None:
-        with self._lock:
-            if len(self._data) >= KEY_CACHE_MAX_ENTRIES:
-                self._data.clear()
-            self._data[digest] = (time.monotonic() + ttl, key)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._data.clear()
-
-    def __len__(self) -> int:
-        return len(self._data)
-
-
-verified_keys = _VerifiedKeyCache()
-rejected_keys = _VerifiedKeyCache()
-
-
-def clear_api_key_cache(**_signal_kwargs) -> None:
-    """Forget every cached key verification in this process (revocation, key/tenant edits)."""
-    verified_keys.clear()
-    rejected_keys.clear()
-
-
-def _key_cache_ttl() -> float:
-    return float(settings.M6REC_API_KEY_CACHE_TTL)
-
-
-def _negative_key_cache_ttl() -> float:
-    return float(settings.M6REC_API_KEY_NEGATIVE_CACHE_TTL)
-
-
 class ApiKeyAuthentication(BaseAuthentication):
     keyword = "Bearer"
 
@@ -127,49 +67,16 @@ class ApiKeyAuthentication(BaseAuthentication):
             token = header[1].decode("ascii")
         except UnicodeDecodeError:
             raise exceptions.AuthenticationFailed(INVALID_KEY) from None
-        prefix = split_token(token)
-        if prefix is None:
-            raise exceptions.AuthenticationFailed(INVALID_KEY)
-        digest = hash_token(token)
-        key = verified_keys.get(digest)
-        if key is None:
-            rejected = rejected_keys.get(digest)
-            if rejected is not None:
-                raise exceptions.AuthenticationFailed(rejected)
-            try:
-                key = self._verify(prefix, digest)
-            except Exception as exc:
-                # PostgreSQL unreachable: a key this process verified before keeps working
-                # (a revocation made meanwhile applies once the database is back)
-                key = verified_keys.get(digest, stale_ok=True) if is_database_outage(exc) else None
-                if key is None:
-                    raise
+        try:
+            key = api_key_verify(token=token)
+        except ApiKeyRejected as rejected:
+            raise exceptions.AuthenticationFailed(rejected.message) from None
         try:
             key.touch()
         except Exception as exc:
             if not is_database_outage(exc):
                 raise  # bookkeeping only: an outage must not fail the request
         return ApiClient(key), key
-
-    @staticmethod
-    def _reject(digest: str, message: str) -> exceptions.AuthenticationFailed:
-        ttl = _negative_key_cache_ttl()
-        if ttl > 0:
-            rejected_keys.put(digest, message, ttl)
-        return exceptions.AuthenticationFailed(message)
-
-    @classmethod
-    def _verify(cls, prefix: str, digest: str) -> ApiKey:
-        """The active key of an active tenant whose token hashes to ``digest`` (one query)."""
-        key = ApiKey.objects.select_related("tenant").filter(prefix=prefix).first()
-        if key is None or not key.check_digest(digest) or not key.is_active:
-            raise cls._reject(digest, INVALID_KEY)
-        if not key.tenant.active:
-            raise cls._reject(digest, INACTIVE_TENANT)
-        ttl = _key_cache_ttl()
-        if ttl > 0:
-            verified_keys.put(digest, key, ttl)
-        return key
 
     def authenticate_header(self, request):
         return f'{self.keyword} realm="api"'

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 
 import pytest
 
+from m6rec.tenants.keys import clear_api_key_cache
 from m6rec.tenants.models import ALL_SCOPES, ApiKey, Tenant
 
 __all__ = [
@@ -85,8 +86,6 @@ def other_api(other_tenant):
 @pytest.fixture(autouse=True)
 def verified_key_cache_clear():
     """Every test starts (and ends) with an empty in-process verified-key cache."""
-    from m6rec.common.auth import clear_api_key_cache
-
     clear_api_key_cache()
     yield
     clear_api_key_cache()

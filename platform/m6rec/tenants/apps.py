@@ -11,7 +11,7 @@ class TenantsConfig(AppConfig):
         from django.db.models.signals import post_delete, post_save
 
         from m6rec.common import schema  # noqa: F401 - registers the OpenAPI auth extension
-        from m6rec.common.auth import clear_api_key_cache
+        from m6rec.tenants.keys import clear_api_key_cache
         from m6rec.tenants.models import ApiKey, Tenant
 
         # any saved/deleted key or tenant (admin edits, deactivation) invalidates this

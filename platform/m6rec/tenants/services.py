@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from m6rec.tenants.keys import clear_api_key_cache
 from m6rec.tenants.models import (
     ALL_SCOPES,
     ApiKey,
@@ -84,8 +85,6 @@ def api_key_cache_clear() -> None:
 
     Other processes stop accepting a revoked key within ``M6REC_API_KEY_CACHE_TTL`` seconds.
     """
-    from m6rec.common.auth import clear_api_key_cache
-
     clear_api_key_cache()
     transaction.on_commit(clear_api_key_cache)
 

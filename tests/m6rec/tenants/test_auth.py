@@ -6,9 +6,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from m6rec.common import auth
-from m6rec.common.auth import clear_api_key_cache
+from m6rec.common import auth, caching
 from m6rec.common.testing import api_client, make_key
+from m6rec.tenants import keys
+from m6rec.tenants.keys import clear_api_key_cache
 from m6rec.tenants.models import ApiKey, hash_token
 from m6rec.tenants.services import api_key_revoke
 
@@ -244,8 +245,8 @@ def test_key_cache_entries_expire_after_the_ttl(tenant, settings, monkeypatch):
     assert client.get(ITEMS).status_code == 200
     ApiKey.objects.filter(pk=key.pk).update(revoked_at=timezone.now())  # no signal
     assert client.get(ITEMS).status_code == 200  # still cached in this process
-    now = auth.time.monotonic()
-    monkeypatch.setattr(auth.time, "monotonic", lambda: now + 5.01)
+    now = caching.time.monotonic()
+    monkeypatch.setattr(caching.time, "monotonic", lambda: now + 5.01)
     assert_error(client.get(ITEMS), 401, "authentication_failed")
 
 
@@ -301,8 +302,8 @@ def test_repeated_bad_keys_cost_one_query_per_ttl(tenant, django_assert_num_quer
         with django_assert_num_queries(0):
             for _ in range(20):
                 assert_error(client.get(ITEMS), 401, "authentication_failed")
-    assert all(bad not in repr(auth.rejected_keys._data) for bad in (UNKNOWN_KEY, tampered))
-    assert hash_token(UNKNOWN_KEY) in auth.rejected_keys._data  # only the token's SHA-256
+    assert all(bad not in repr(keys.rejected_keys._data) for bad in (UNKNOWN_KEY, tampered))
+    assert hash_token(UNKNOWN_KEY) in keys.rejected_keys  # only the token's SHA-256
 
 
 def test_inactive_tenant_failures_are_cached_too(tenant, django_assert_num_queries):
@@ -324,8 +325,8 @@ def test_failed_verifications_expire_after_the_negative_ttl(tenant, settings, mo
     assert_error(client.get(ITEMS), 401, "authentication_failed")
     ApiKey.objects.filter(pk=key.pk).update(revoked_at=None)  # as from another process
     assert_error(client.get(ITEMS), 401, "authentication_failed")  # remembered here
-    now = auth.time.monotonic()
-    monkeypatch.setattr(auth.time, "monotonic", lambda: now + 5.01)
+    now = caching.time.monotonic()
+    monkeypatch.setattr(caching.time, "monotonic", lambda: now + 5.01)
     assert client.get(ITEMS).status_code == 200
 
 
