@@ -160,22 +160,25 @@ def _throttle_redis(alias: str):
     return _redis_client(url, options), cache
 
 
-# GCRA: KEYS[1] holds the key's theoretical arrival time (TAT, ms on the Redis clock). With
-# emission interval T = period / limit and burst tolerance period - T, a request at `now` is
-# allowed when TAT - (period - T) <= now; it then moves TAT to max(TAT, now) + T. Returns
-# {allowed, ms until the next request is allowed}.
+# GCRA: KEYS[1] holds the key's theoretical arrival time (TAT) in microseconds on the Redis
+# clock (whole milliseconds would move it by at least 1 ms per request and cap every limit at
+# 1,000 requests/s; string.format keeps all 16 digits, which Lua's number-to-string would not).
+# With emission interval T = period / limit and burst tolerance period - T, a request at `now`
+# is allowed when TAT - (period - T) <= now; it then moves TAT to max(TAT, now) + T. ARGV:
+# limit, period in ms. Returns {allowed, ms until the next request is allowed}.
 _GCRA_LUA = """
 local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local period = tonumber(ARGV[2])
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local period = tonumber(ARGV[2]) * 1000
 local interval = period / tonumber(ARGV[1])
 local tat = math.max(tonumber(redis.call('GET', KEYS[1]) or now), now)
 local earliest = tat - (period - interval)
 if now < earliest then
-    return {0, math.ceil(earliest - now)}
+    return {0, math.ceil((earliest - now) / 1000)}
 end
-tat = tat + interval
-redis.call('SET', KEYS[1], math.ceil(tat), 'PX', math.max(math.ceil(tat - now), 1))
+tat = math.ceil(tat + interval)
+local ttl = math.max(math.ceil((tat - now) / 1000), 1)
+redis.call('SET', KEYS[1], string.format('%d', tat), 'PX', ttl)
 return {1, 0}
 """
 
