@@ -19,7 +19,6 @@ BENCH_MEDIA_ROOT. The first run trains (a few minutes on two shared cores).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform as platform_module
 import statistics
@@ -30,8 +29,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from serve_load import (  # noqa: E402
-    REPO,
+from harness import REPO, write_json  # noqa: E402
+from platform_setup import (  # noqa: E402
     django_setup,
     ensure_model,
     ensure_tenant,
@@ -177,8 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     quiet_third_party(verbose=False)  # the first run trains: no TensorFlow start-up noise
     django_setup(env)
     result = run(args)
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    write_json(args.json, result)
     print(f"wrote {args.json}")
     return 0
 

@@ -5,38 +5,32 @@ so the machine's drift cancels out of the ratios.
 
     python benchmarks/endpoint_ratios.py --rounds 3 --duration 10
 
-Uses ``serve_load.py``'s set-up (database ``m6rec_bench``, tenant ``bench-mls`` with
-ml-latest-small and a trained model; made once, reused). Prints every round and the medians of
-the per-round ratios; writes JSON (default ``bench-results/endpoint_ratios.json``).
+Uses serve_load.py's set-up (platform_setup.py: database ``m6rec_bench``, tenant ``bench-mls``
+with ml-latest-small and a trained model; made once, reused). Prints every round and the medians
+of the per-round ratios; writes JSON (default ``bench-results/endpoint_ratios.json``).
 Targets (issue 13): recommendations ≥ 0.35 × /healthz and ≥ 0.75 × /popular.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform as py_platform
 import signal
 import statistics
 import sys
 import time
-import urllib.parse
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from harness import Server  # noqa: E402
-from serve_load import (  # noqa: E402
-    REPO,
-    bench_key,
+from harness import REPO, Server, write_json  # noqa: E402
+from http_load import run_wrk, warm_up  # noqa: E402
+from platform_setup import (  # noqa: E402
     django_setup,
-    ensure_model,
-    ensure_tenant,
-    import_ml_latest_small,
     production_env,
-    run_wrk,
-    warm_up,
+    recommendation_paths,
+    serving_tenant,
 )
 
 
@@ -56,22 +50,13 @@ def main(argv: list[str] | None = None) -> int:
     django_setup(env)
     from django.db import connections
 
-    from m6rec.catalog.models import EndUser
-
-    tenant = ensure_tenant(args.tenant)
-    import_ml_latest_small(tenant)
-    version = ensure_model(tenant)
-    token = bench_key(tenant)
-    users = list(
-        EndUser.objects.filter(tenant=tenant).order_by("id").values_list("external_id", flat=True)
-    )
+    tenant, version, token = serving_tenant(args.tenant)
+    users, paths = recommendation_paths(tenant)
     connections.close_all()
     endpoints = {
         "healthz": ["/healthz"],
         "popular": ["/api/v1/popular?k=10"],
-        "recommendations": [
-            f"/api/v1/users/{urllib.parse.quote(u)}/recommendations?k=10" for u in users
-        ],
+        "recommendations": paths,
     }
     print(
         f"tenant {tenant.slug}: {len(users)} users, model v{version}; gunicorn {args.workers} × "
@@ -127,19 +112,16 @@ def main(argv: list[str] | None = None) -> int:
         f"(target ≥ 0.35), recommendations/popular {summary['recommendations_vs_popular']:.3f} "
         f"(target ≥ 0.75); errors {summary['errors']}"
     )
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(
-        json.dumps(
-            {
-                "summary": summary,
-                "rounds": rounds,
-                "workers": args.workers,
-                "threads": args.threads,
-                "python": py_platform.python_version(),
-                "load_average_end": os.getloadavg()[0],
-            },
-            indent=2,
-        )
+    write_json(
+        args.out,
+        {
+            "summary": summary,
+            "rounds": rounds,
+            "workers": args.workers,
+            "threads": args.threads,
+            "python": py_platform.python_version(),
+            "load_average_end": os.getloadavg()[0],
+        },
     )
     print(f"wrote {args.out}")
     return 0

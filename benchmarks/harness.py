@@ -1,8 +1,9 @@
-"""Shared pieces of the benchmarks: the bench database and gunicorn on a free loopback port."""
+"""Shared pieces of the benchmarks: the bench database, gunicorn on a free loopback port, the
+order of interleaved rounds and the JSON result file."""
 
 from __future__ import annotations
 
-import http.client
+import json
 import os
 import shutil
 import signal
@@ -17,6 +18,29 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 PLATFORM = REPO / "platform"
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/m6rec_bench"
+
+
+def free_port() -> int:
+    """A loopback TCP port nothing listens on (free until someone else binds it)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def alternating(round_index: int, conditions: list | tuple) -> list:
+    """The order of ``conditions`` in round ``round_index`` (from 0): as given in even rounds,
+    reversed in odd ones, so that a machine's drift favours none of them."""
+    return list(conditions) if round_index % 2 == 0 else list(reversed(conditions))
+
+
+def write_json(path: Path, result, *, indent: int = 2) -> None:
+    """``result`` as JSON in ``path``: its folder created, the file replaced atomically (an
+    interrupted run leaves the previous result, never half of one)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(result, indent=indent) + "\n", encoding="utf-8")
+    tmp.replace(path)
 
 
 def ensure_database(url: str) -> None:
@@ -48,9 +72,7 @@ class Server:
     def __init__(
         self, env: dict[str, str], *, workers: int, threads: int, ready_path: str = "/healthz"
     ) -> None:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
+        self.port = free_port()
         self.ready_path = ready_path
         # Prometheus' multiprocess files are written on every request: keep them in memory, as
         # the compose file's tmpfs /tmp and the web pods' memory-backed emptyDir do
@@ -70,6 +92,8 @@ class Server:
         self.proc: subprocess.Popen | None = None
 
     def __enter__(self) -> Server:
+        import http.client  # here: the scale curve's child measures its memory after imports
+
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "-c", str(REPO / "deploy" / "gunicorn.conf.py"),
              "m6rec.wsgi"],

@@ -32,7 +32,7 @@ import time
 import urllib.parse
 from pathlib import Path
 
-from harness import DEFAULT_DB, PLATFORM, REPO, Server, ensure_database
+from harness import DEFAULT_DB, PLATFORM, REPO, Server, ensure_database, write_json
 
 TARGET = 20_000
 
@@ -292,8 +292,7 @@ def main(argv: list[str] | None = None) -> int:
         "results": results,
     }
     out = Path(args.json)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=2) + "\n")
+    write_json(out, report)
     print(f"wrote {out}")
     return 0 if all(r["errors"] == 0 for r in results) else 1
 

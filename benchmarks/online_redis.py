@@ -20,6 +20,8 @@ import tempfile
 import threading
 import time
 
+from harness import free_port
+
 __all__ = ["OwnRedis", "redis_restart"]
 
 
@@ -29,9 +31,7 @@ class OwnRedis:
     def __init__(self) -> None:
         if shutil.which("redis-server") is None:
             raise SystemExit("redis-server is not installed (Debian package redis-server)")
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
+        self.port = free_port()
         self.dir = tempfile.mkdtemp(prefix="m6rec-bench-redis-")
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self.proc: subprocess.Popen | None = None

@@ -6,7 +6,7 @@
 gunicorn (production settings, deploy/gunicorn.conf.py's defaults: one process per core plus
 one) serves ``GET users/{id}/recommendations?k=10`` of a trained ml-latest-small tenant at a
 fixed arrival rate (open loop, latency from each request's scheduled time: no coordinated
-omission, see serve_load.py). Each round measures four windows, interleaved so that the
+omission, see http_load.py). Each round measures four windows, interleaved so that the
 machine's drift hits all three alike:
 
 * ``idle``: no training;
@@ -32,30 +32,27 @@ BENCH_MEDIA_ROOT.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import signal
 import statistics
 import subprocess
 import sys
 import time
-import urllib.parse
 from pathlib import Path
 
-from harness import REPO, Server
-from serve_load import (
+from harness import REPO, Server, write_json
+from http_load import run_fixed_rate, warm_up
+from platform_setup import (
     bench_key,
     django_setup,
-    ensure_model,
+    ensure_quick_model,
     ensure_tenant,
     import_ml_latest_small,
     production_env,
-    run_fixed_rate,
-    warm_up,
+    recommendation_paths,
 )
 
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/m6rec_shared_bench"
-QUICK_MODEL = {"use_fusion": False, "mf_max_trials": 2, "mf_iterations": 6}
 CONDITIONS = ("idle", "yielding", "idle-class", "unguarded")
 TRAINER = """
 import os, sys
@@ -69,6 +66,19 @@ from m6rec.training.services import training_run_sync
 print("training pid", os.getpid(), "nice", os.nice(0), flush=True)
 training_run_sync(tenant=Tenant.objects.get(slug=sys.argv[1]), overrides={"time_budget_s": 600})
 """
+
+
+def shared_host_env() -> dict[str, str]:
+    """Production settings on database ``m6rec_shared_bench``, with media and a Redis database
+    of its own: serve_load's tenant has the same ids in another database."""
+    env = production_env(database_url=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DB))
+    env["M6REC_MEDIA_ROOT"] = os.environ.get(
+        "BENCH_MEDIA_ROOT", str(REPO / "var" / "shared-bench-media")
+    )
+    env["REDIS_URL"] = env["CELERY_BROKER_URL"] = os.environ.get(
+        "BENCH_REDIS_URL", "redis://127.0.0.1:6379/5"
+    )
+    return env
 
 
 def trainer_env(env: dict[str, str], *, condition: str) -> dict[str, str]:
@@ -184,27 +194,16 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
-    env = production_env(database_url=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DB))
-    # its own media and Redis database: serve_load's tenant has the same ids in another database
-    env["M6REC_MEDIA_ROOT"] = os.environ.get(
-        "BENCH_MEDIA_ROOT", str(REPO / "var" / "shared-bench-media")
-    )
-    env["REDIS_URL"] = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/5")
-    env["CELERY_BROKER_URL"] = env["REDIS_URL"]
+    env = shared_host_env()
     django_setup(env)
     from django.db import connections
-
-    from m6rec.catalog.models import EndUser
 
     tenant = ensure_tenant(args.tenant)
     import_ml_latest_small(tenant)
     end_training_runs(tenant)
-    version = ensure_model(tenant) if _has_model(tenant) else _quick_model(tenant)
+    version = ensure_quick_model(tenant)
     token = bench_key(tenant)
-    users = list(
-        EndUser.objects.filter(tenant=tenant).order_by("id").values_list("external_id", flat=True)
-    )
-    paths = [f"/api/v1/users/{urllib.parse.quote(u)}/recommendations?k=10" for u in users]
+    users, paths = recommendation_paths(tenant)
     connections.close_all()
     log_path = args.out.with_suffix(".training.log")
     args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -268,26 +267,9 @@ def main(argv: list[str] | None = None) -> int:
         "errors": errors,
         "target": {"yielding_p99_at_most_3x_idle": ratios["yielding"] <= 3.0},
     }
-    args.out.write_text(json.dumps(result, indent=2))
+    write_json(args.out, result)
     print(f"wrote {args.out} (training output: {log_path})")
     return 0
-
-
-def _has_model(tenant) -> bool:
-    from m6rec.registry.selectors import version_get_active
-
-    return version_get_active(tenant=tenant) is not None
-
-
-def _quick_model(tenant) -> int:
-    """A model to serve, trained quickly (the benchmark is about the co-running training)."""
-    tenant.config = {**(tenant.config or {}), "training": QUICK_MODEL}
-    tenant.save(update_fields=["config"])
-    try:
-        return ensure_model(tenant)
-    finally:
-        tenant.config = {k: v for k, v in tenant.config.items() if k != "training"}
-        tenant.save(update_fields=["config"])
 
 
 if __name__ == "__main__":

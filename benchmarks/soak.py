@@ -40,7 +40,8 @@ from collections import Counter, defaultdict
 from contextlib import ExitStack
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+from harness import REPO, Server, write_json
+
 MIX = (("recommend", 0.80), ("ingest", 0.10), ("similar", 0.05), ("popular", 0.05))
 
 
@@ -255,25 +256,17 @@ def summarize(args, results, n, rss_start, rss_end) -> dict:
 
 # ---------------------------------------------------------------------- self-hosting
 def self_host(stack: ExitStack, args) -> tuple[str, str, int]:
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from harness import Server
-    from serve_load import (
+    from http_load import warm_up
+    from platform_setup import (
         bench_key,
         django_setup,
+        ensure_quick_model,
         ensure_tenant,
         import_ml_latest_small,
-        production_env,
-        warm_up,
     )
-    from shared_host import DEFAULT_DB, _has_model, _quick_model
+    from shared_host import shared_host_env
 
-    env = production_env(database_url=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DB))
-    env["M6REC_MEDIA_ROOT"] = os.environ.get(
-        "BENCH_MEDIA_ROOT", str(REPO / "var" / "shared-bench-media")
-    )
-    env["REDIS_URL"] = env["CELERY_BROKER_URL"] = os.environ.get(
-        "BENCH_REDIS_URL", "redis://127.0.0.1:6379/5"
-    )
+    env = shared_host_env()
     django_setup(env)
     from django.db import connections
 
@@ -281,8 +274,7 @@ def self_host(stack: ExitStack, args) -> tuple[str, str, int]:
 
     tenant = ensure_tenant("bench-shared")
     import_ml_latest_small(tenant)
-    if not _has_model(tenant):
-        _quick_model(tenant)
+    ensure_quick_model(tenant)
     bench_key(tenant)  # (the recommend-only key of the other benchmarks)
     _, token = api_key_create(
         tenant=tenant, name="soak", scopes=["ingest", "recommend"], rate_limit="100000/s"
@@ -333,8 +325,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{rss['total_start']} -> {rss['total_end']} MiB ({rss['change_pct']}%)",
         flush=True,
     )
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2))
+    write_json(args.out, result)
     print(f"wrote {args.out}")
     return 1 if result["errors"] else 0
 
