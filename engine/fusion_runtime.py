@@ -4,9 +4,29 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from engine.bundle import BundleError
 
-__all__ = ["open_fusion_session"]
+__all__ = ["FusionReranker", "open_fusion_session"]
+
+
+class FusionReranker:
+    """Scores one user's candidates with the bundle's fusion model."""
+
+    def __init__(self, path: Path, manifest: dict, model: str, n_features: int) -> None:
+        self._session, self._input_name = open_fusion_session(path, manifest, model, n_features)
+
+    def rank(self, candidates: np.ndarray, features: np.ndarray, k: int):
+        """``(items, scores, all scores)``: the top-``k`` of ``candidates`` (item indices, -1 =
+        padding) by fused score, best first, and the fused scores of every valid candidate."""
+        valid = candidates >= 0
+        cands = candidates[valid]
+        if len(cands) == 0:
+            return cands, np.zeros(0, np.float32), np.zeros(0, np.float32)
+        s = self._session.run(None, {self._input_name: features[valid]})[0].reshape(-1)
+        order = np.argsort(-s, kind="stable")[:k]
+        return cands[order], s[order], s
 
 
 def open_fusion_session(path: Path, manifest: dict, model: str, n_features: int):

@@ -17,12 +17,12 @@ import scipy.sparse as sp
 
 from engine.ann import AnnCandidates
 from engine.bundle import BundleError, read_bundle
-from engine.explain import top_evidence
-from engine.fusion_runtime import open_fusion_session
+from engine.fusion_runtime import FusionReranker
 from engine.histories import TrainingHistories
 from engine.itemitem import item_item_from_arrays
 from engine.metrics import topk_from_scores
 from engine.mf import fold_in
+from engine.related import RelatedItems
 from engine.scoring import ScoringContext, UserBatch, build_features, user_side_stats
 
 __all__ = ["Recommender", "SERVABLE_MODELS"]
@@ -36,11 +36,9 @@ WARM_TIME_CELLS = 20_000_000
 # the user-side feature statistics of each trained user's usual request are computed at load
 # for bundles with at most this many users (~0.3 ms each: under a second of load time)
 WARM_USUAL_USERS = 2_000
-# explanations weigh at most this many history items (the heaviest)
-EXPLAIN_MAX_HISTORY = 50
 
 
-class Recommender:
+class Recommender(RelatedItems):
     """Top-K recommendations over a verified bundle. Thread-safe for concurrent reads."""
 
     def __init__(
@@ -123,18 +121,16 @@ class Recommender:
                 f"bundle {path} has no item-item weights; cannot serve {self.model!r}"
             )
         self._ann = self._load_ann(ann_threshold)
-        self._session = None
+        self._fusion = None
         if self.model.startswith("fusion"):
-            self._session, self._input_name = open_fusion_session(
-                self.path, manifest, self.model, self.ctx.n_features
-            )
+            self._fusion = FusionReranker(self.path, manifest, self.model, self.ctx.n_features)
         self._usual_stats = self._warm_usual_stats()
 
     def _warm_usual_stats(self) -> dict[int, tuple]:
         """user index → :func:`user_side_stats` of the user's usual request: trained vectors,
         everything eligible but the user's own items (exact scoring, fusion models, at most
         ``WARM_USUAL_USERS`` users). Same code as a request, so the same numbers."""
-        if self._session is None or self._ann is not None:
+        if self._fusion is None or self._ann is not None:
             return {}
         if len(self._user_ids) > WARM_USUAL_USERS:
             return {}
@@ -318,61 +314,6 @@ class Recommender:
             history=list(zip(item_ids, ws, strict=True)),
         )
 
-    def similar_items(self, item_id, k: int = 10, *, allowed_items=None) -> list[tuple[str, float]]:
-        """Items most related to ``item_id`` (itself excluded): first those the item-item model
-        gives a positive weight from it (EASE / RP3β: "interacted with together"), by that
-        weight; then, to fill k, the others by cosine of the MF item vectors, scored below the
-        last weight. Without item-item weights, by cosine alone."""
-        j = self._iidx.get(str(item_id))
-        if j is None:
-            return []
-        elig = self._mask((), allowed_items)
-        elig[j] = False
-        cos = (self._Qn @ self._Qn[j]).astype(np.float64)
-        if self.ctx.item_item is None:
-            return self._top(np.where(elig, cos, -np.inf), k)
-        w = self.ctx.item_item.scores(np.array([j])).astype(np.float64)
-        linked = elig & (w > 0)
-        out = self._top(np.where(linked, w, -np.inf), k)
-        if len(out) < k:
-            floor = out[-1][1] if out else 0.0
-            rest = self._top(np.where(elig & ~linked, cos, -np.inf), k - len(out))
-            out += [(i, floor - 1.0 - r) for r, (i, _) in enumerate(rest)]
-        return out
-
-    def explain(
-        self,
-        item_ids: Iterable,
-        *,
-        user_id=None,
-        history: Iterable | None = None,
-        top: int = 3,
-        max_history: int = EXPLAIN_MAX_HISTORY,
-    ) -> dict[str, list[tuple[str, float]]]:
-        """Why each of ``item_ids`` was recommended: up to ``top`` (history item, share) pairs.
-
-        The history is ``history`` or, without it, the user's training history (the
-        ``max_history`` heaviest items). A history item's contribution to an item is its
-        item-item weight towards it (EASE / RP3β; the item-item score of a binary history is
-        the sum of these); without item-item weights, the cosine of their MF vectors times the
-        history item's confidence. Only positive contributions count; ``share`` is the
-        contribution over the item's positive total. Items the bundle does not know, or no
-        positive evidence, are left out of the result.
-        """
-        items, w = self._hist.of(user_id, history)
-        if len(items) > max_history:
-            keep = np.argsort(-w, kind="stable")[:max_history]
-            items, w = items[keep], w[keep]
-        if self.ctx.item_item is not None:
-            contributions = self.ctx.item_item.contributions
-        else:
-            conf = self._confidence(w)
-
-            def contributions(hist, cols):
-                return (self._Qn[hist] @ self._Qn[cols].T) * conf[:, None]
-
-        return top_evidence(contributions, items, item_ids, self._hist, top=top)
-
     # ------------------------------------------------------------ model path
     def _batch(self, user_id, items, w, from_history: bool, elig) -> UserBatch:
         u = self._uidx.get(str(user_id)) if user_id is not None else None
@@ -404,7 +345,7 @@ class Recommender:
 
     def _recommend_model(self, user_id, items, w, from_history, elig, k, usual=None):
         batch = self._batch(user_id, items, w, from_history, elig)
-        fusion = self._session is not None
+        fusion = self._fusion is not None
         pool = None
         if self.model == "mf" or fusion:
             need = max(k, self.ctx.n_candidates) if fusion else k
@@ -416,22 +357,15 @@ class Recommender:
         )
         if self.model in ("itemcf", "mf", "blend"):
             return self._top(out[self.model][0].astype(np.float64), k)
-        cands = out["candidates"][0]
-        valid = cands >= 0
-        cands = cands[valid]
-        if len(cands) == 0:
-            return []
-        x = out["features"][0][valid]
-        s = self._session.run(None, {self._input_name: x})[0].reshape(-1)
-        order = np.argsort(-s, kind="stable")[:k]
-        ids, vals = cands[order].tolist(), s[order].tolist()
-        res = [(self._item_list[i], v) for i, v in zip(ids, vals, strict=True)]
+        cands, top, scores = self._fusion.rank(out["candidates"][0], out["features"][0], k)
+        res = [(self._item_list[i], v) for i, v in zip(cands.tolist(), top.tolist(), strict=True)]
         # more than C requested: continue with the candidate score order (with k <= C
         # every eligible item is already a candidate whenever fewer than k are returned)
         if len(res) < k and full_rows:
             rest = out["blend"][0].astype(np.float64)
-            rest[cands] = -np.inf
-            floor = float(s.min()) if len(s) else 0.0
+            every = out["candidates"][0]
+            rest[every[every >= 0]] = -np.inf
+            floor = float(scores.min()) if len(scores) else 0.0
             extra = self._top(rest, k - len(res))
             res += [(i, floor - 1.0 - r) for r, (i, _) in enumerate(extra)]
         return res

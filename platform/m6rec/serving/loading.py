@@ -17,11 +17,14 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 
 from m6rec.serving.cache import ActiveRef, CachedModel, ModelCache
+
+if TYPE_CHECKING:  # serving imports the engine only when a bundle loads
+    from engine.recommender import Recommender
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +52,7 @@ class BundleMismatch(Exception):
 class ServingModel:
     """A loaded recommender and the version number it belongs to."""
 
-    recommender: Any
+    recommender: Recommender
     version: int
     cache_hit: bool
 
