@@ -65,12 +65,9 @@ def start_experiment(tenant, candidate: int) -> int:
 
 
 def set_mode(tenant, candidate: int, mode: str) -> None:
-    """Start (``experiment``) or stop (``none``) the tenant's experiment; this process's memo
-    is dropped at once, the gunicorn workers' within its TTL (2 s)."""
-    from m6rec.online import assignment
-
+    """Start (``experiment``) or stop (``none``) the tenant's experiment; the gunicorn workers
+    see it when their snapshot of the tenant refreshes (M6REC_ACTIVE_VERSION_TTL, 2 s here)."""
     if mode == "experiment":
         start_experiment(tenant, candidate)
     else:
         stop_experiments(tenant)
-    assignment.forget()

@@ -1,6 +1,7 @@
-"""Which experiment arm serves a request: the tenant's running experiment, read through a
-per-process memo (refreshed every ``M6REC_ACTIVE_VERSION_TTL`` seconds, as the active version
-is), and a stable hash of (tenant, experiment, unit id) over the arms' shares.
+"""Which experiment arm serves a request: the tenant's running experiment (read with the
+tenant's serving snapshot, :mod:`m6rec.serving.snapshot`, so refreshed every
+``M6REC_ACTIVE_VERSION_TTL`` seconds as the active version is), and a stable hash of (tenant,
+experiment, unit id) over the arms' shares.
 
 No per-user state: the same user always lands in the same arm of an experiment, in every
 process, across restarts and model reloads. An arm that has ended (stopped by an admin, or
@@ -10,15 +11,9 @@ its version failed to load) sends its units to the control.
 from __future__ import annotations
 
 import hashlib
-import threading
-import time
 from dataclasses import dataclass
 
-from django.conf import settings
-
-from m6rec.common.errors import is_database_outage
-
-__all__ = ["Arm", "RunningExperiment", "arm_for", "forget", "running_experiment"]
+__all__ = ["Arm", "RunningExperiment", "arm_for", "running_experiment_load"]
 
 
 @dataclass(frozen=True)
@@ -58,42 +53,8 @@ def arm_for(experiment: RunningExperiment, unit_id: str) -> Arm:
     return chosen if chosen.live else experiment.control
 
 
-_lock = threading.Lock()
-_memo: dict[int, tuple[float, RunningExperiment | None]] = {}
-
-
-def _ttl() -> float:
-    return float(settings.M6REC_ACTIVE_VERSION_TTL)
-
-
-def forget(tenant_id: int | None = None) -> None:
-    """Drop the memo (one tenant's entry, or all) so the next request reads the database."""
-    with _lock:
-        if tenant_id is None:
-            _memo.clear()
-        else:
-            _memo.pop(tenant_id, None)
-
-
-def running_experiment(tenant) -> RunningExperiment | None:
-    """The tenant's running experiment (memoised), or None. While the database is unreachable
-    the last known state serves (or no experiment, when none is known)."""
-    now = time.monotonic()
-    hit = _memo.get(tenant.pk)
-    if hit is not None and hit[0] > now:
-        return hit[1]
-    try:
-        value = _load(tenant)
-    except Exception as exc:
-        if not is_database_outage(exc):
-            raise
-        return hit[1] if hit is not None else None
-    with _lock:
-        _memo[tenant.pk] = (now + _ttl(), value)
-    return value
-
-
-def _load(tenant) -> RunningExperiment | None:
+def running_experiment_load(tenant) -> RunningExperiment | None:
+    """The tenant's running experiment from the database (two queries), or None."""
     from m6rec.online.models import Experiment
     from m6rec.registry.models import ModelVersion
 

@@ -15,11 +15,11 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from m6rec.online import assignment
 from m6rec.online.errors import ExperimentConflict, ExperimentInvalid, ExperimentNotFound
 from m6rec.online.models import Experiment
 from m6rec.registry.models import AuditLog, ModelVersion
 from m6rec.registry.services import actor_label, audit_record, version_promote
+from m6rec.serving.snapshot import invalidate
 
 __all__ = [
     "experiment_end_arm",
@@ -37,7 +37,7 @@ def _lock_tenant(tenant):
 
 
 def _forget_on_commit(tenant_id: int) -> None:
-    transaction.on_commit(lambda: assignment.forget(tenant_id))
+    transaction.on_commit(lambda: invalidate(tenant_id))
 
 
 @transaction.atomic
@@ -225,7 +225,7 @@ def experiment_end_arm(*, experiment_id: int, arm: int, reason: str) -> None:
     except Exception:  # noqa: BLE001 - serving goes on with the control either way
         logger.exception("could not end arm %s of %s", arm, experiment_id)
         return
-    assignment.forget(tenant_id)
+    invalidate(tenant_id)
 
 
 def experiments_stop_for_new_active(*, tenant_id: int, version_number: int | None) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 
 from m6rec.online import assignment, impressions, tokens
 from m6rec.serving.loading import ServingModel, VersionLoadError, get_version_model
+from m6rec.serving.snapshot import TenantSnapshot
 
 logger = logging.getLogger(__name__)
 
@@ -27,13 +28,13 @@ class ArmChoice:
 
 
 def model_for(
-    tenant, *, unit_id: str | None, active: ServingModel | None
+    tenant, *, snapshot: TenantSnapshot, unit_id: str | None
 ) -> tuple[ServingModel | None, ArmChoice | None]:
     """The model serving ``unit_id`` (a user or session id; None = no experiment) and, when
-    an experiment is running, its arm. ``active``: the tenant's active model (its snapshot's).
-    A candidate arm whose version cannot be loaded is ended
-    (``online.services.experiment_end_arm``) and the control serves."""
-    experiment = assignment.running_experiment(tenant) if unit_id else None
+    the tenant's snapshot has a running experiment, its arm. A candidate arm whose version
+    cannot be loaded is ended (``online.services.experiment_end_arm``) and the control serves."""
+    experiment = snapshot.experiment if unit_id else None
+    active = snapshot.model
     if experiment is None:
         return active, None
     arm = assignment.arm_for(experiment, unit_id)

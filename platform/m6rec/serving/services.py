@@ -155,7 +155,7 @@ def recommend_for_user(
     """
     ctx = context_for(tenant, category)
     limit = int(settings.M6REC_SERVING_HISTORY_LIMIT)
-    model, arm = online.model_for(tenant, unit_id=user_id, active=ctx.snapshot.model)
+    model, arm = online.model_for(tenant, snapshot=ctx.snapshot, unit_id=user_id)
 
     def done(result: Recommendations, history=None) -> Recommendations:
         if _explaining(ctx, explain):
@@ -276,7 +276,7 @@ def recommend_for_items(
     ``session_id`` (optional) places the session in a running experiment's arm.
     """
     ctx = context_for(tenant, category)
-    model, arm = online.model_for(tenant, unit_id=session_id, active=ctx.snapshot.model)
+    model, arm = online.model_for(tenant, snapshot=ctx.snapshot, unit_id=session_id)
     known = _unless_outage(
         lambda: selectors.existing_item_ids(
             tenant=tenant, catalogue=ctx.catalogue, item_ids=item_ids

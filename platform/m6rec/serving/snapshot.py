@@ -2,13 +2,15 @@
 user's own history.
 
 A :class:`TenantSnapshot` holds the tenant's active version and its loaded model
-(:mod:`m6rec.serving.loading`), and its catalogue (:mod:`m6rec.serving.catalogue`: servable
-items, properties, categories, and masks over the model's items for the engine). Requests
-take the snapshot as it is; nothing in it changes after it is built.
+(:mod:`m6rec.serving.loading`), its running experiment (:mod:`m6rec.online.assignment`) and
+its catalogue (:mod:`m6rec.serving.catalogue`: servable items, properties, categories, and
+masks over the model's items for the engine). Requests take the snapshot as it is; nothing in
+it changes after it is built.
 
-Refresh, one rule: a snapshot is trusted for ``M6REC_ACTIVE_VERSION_TTL`` seconds; then one
-query reads the tenant's serving generation (moved by every catalogue write, see
-:mod:`m6rec.tenants.generation`) and active version, and a new snapshot is built from them,
+Refresh, one rule: a snapshot is trusted for ``M6REC_ACTIVE_VERSION_TTL`` seconds; then the
+tenant's serving generation (moved by every catalogue write, see
+:mod:`m6rec.tenants.generation`), active version and running experiment are read (indexed
+queries), and a new snapshot is built from them,
 reusing the loaded model and the catalogue when they did not change. The catalogue is also
 reloaded once it is ``M6REC_CATALOG_TTL`` seconds old (writes that bypass the services: a
 direct SQL update) and at once after a write in this process. A busy tenant's catalogue is
@@ -28,6 +30,7 @@ from django.conf import settings
 
 from m6rec.common.caching import ExpiringCache
 from m6rec.common.errors import is_database_outage
+from m6rec.online.assignment import RunningExperiment, running_experiment_load
 from m6rec.serving import loading
 from m6rec.serving.cache import ActiveRef
 from m6rec.serving.catalogue import Catalogue, load_catalogue
@@ -48,6 +51,7 @@ class TenantSnapshot:
     generation: int
     active: ActiveRef | None
     model: ServingModel | None  # None: no servable model, popularity from the database
+    experiment: RunningExperiment | None
     catalogue: Catalogue
 
 
@@ -79,8 +83,9 @@ def get_serving_model(tenant) -> ServingModel | None:
 
 
 def invalidate(tenant_id: int | None = None, *, catalogue: bool = False) -> None:
-    """Refresh the tenant's snapshot (every tenant's: None) on its next request; ``catalogue``:
-    this process changed the catalogue, reload it then whatever its generation says."""
+    """Refresh the tenant's snapshot (every tenant's: None) on its next request (a promotion,
+    rollback, experiment change or catalogue write in this process); ``catalogue``: this
+    process changed the catalogue, reload it then whatever its generation says."""
     if tenant_id is None:
         _snapshots.clear()
         return
@@ -107,6 +112,7 @@ def _refresh(tenant, stale: TenantSnapshot | None) -> TenantSnapshot:
     try:
         generation = generation_get(tenant_id=tenant.pk) or 0
         active = loading.fetch_active(tenant)
+        experiment = running_experiment_load(tenant)
         model = loading.load_active(
             tenant, active, previous=stale.model if stale is not None else None
         )
@@ -121,9 +127,10 @@ def _refresh(tenant, stale: TenantSnapshot | None) -> TenantSnapshot:
         _written.pop(tenant.pk, None)
     kept = dataclasses.replace(model, cache_hit=True) if model is not None else None
     # stored even with a TTL of 0 (expired at once): the next refresh reuses its parts
-    _snapshots.put(tenant.pk, TenantSnapshot(tenant.pk, generation, active, kept, catalogue), ttl)
+    snap = TenantSnapshot(tenant.pk, generation, active, kept, experiment, catalogue)
+    _snapshots.put(tenant.pk, snap, ttl)
     # this request reports whether it had to load the model
-    return TenantSnapshot(tenant.pk, generation, active, model, catalogue)
+    return dataclasses.replace(snap, model=model) if model is not kept else snap
 
 
 def _outdated(catalogue: Catalogue, generation: int) -> bool:

@@ -33,17 +33,18 @@ def worse_bundle(tmp_path_factory) -> Path:
 
 @pytest.fixture(autouse=True)
 def _fresh_online_state(settings, redis_url):
-    """Impressions through the test Redis under a per-test prefix-free hash; memo emptied."""
+    """Impressions through the test Redis under a per-test prefix-free hash; no snapshot."""
     import redis
 
-    from m6rec.online import assignment, impressions
+    from m6rec.online import impressions
+    from m6rec.serving import snapshot
 
     settings.M6REC_IMPRESSIONS_REDIS_URL = redis_url
     client = redis.Redis.from_url(redis_url)
-    assignment.forget()
+    snapshot.invalidate()
     impressions.buffer.take()
     yield
-    assignment.forget()
+    snapshot.invalidate()
     impressions.buffer.take()
     for key in client.scan_iter("m6rec:impressions:*"):
         client.delete(key)

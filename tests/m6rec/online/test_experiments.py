@@ -90,10 +90,11 @@ def test_one_experiment_at_a_time_and_audited(admin, tenant):
 
 
 def test_assignment_is_sticky_and_split_by_share(admin, tenant):
-    from m6rec.online.assignment import arm_for, running_experiment
+    from m6rec.online.assignment import arm_for
+    from m6rec.serving.snapshot import snapshot_for
 
     assert _start(admin, shares=[0.5, 0.5]).status_code == 201
-    experiment = running_experiment(tenant)
+    experiment = snapshot_for(tenant).experiment
     arms = Counter(arm_for(experiment, f"user-{n}").index for n in range(4000))
     assert 1800 < arms[1] < 2200
     assert all(arm_for(experiment, "u7") == arm_for(experiment, "u7") for _ in range(5))
