@@ -10,6 +10,11 @@ import numpy as np
 
 N_USERS, N_ITEMS, PER_USER = 80, 60, 12
 
+USERS_URL = "/api/v1/users/{}/recommendations"
+SESSION_URL = "/api/v1/recommendations"
+SIMILAR_URL = "/api/v1/items/{}/similar"
+POPULAR_URL = "/api/v1/popular"
+
 
 def group_items(group: int) -> list[str]:
     return [f"i{j}" for j in (range(0, 30) if group == 0 else range(30, 60))]

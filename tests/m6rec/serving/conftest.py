@@ -143,3 +143,18 @@ def api():
     from rest_framework.test import APIClient
 
     return APIClient()
+
+
+@pytest.fixture
+def tenant_a(factory):
+    """A tenant with the synthetic catalogue and the bundle as its active v1."""
+    tenant = factory.tenant()
+    factory.version(tenant)
+    return tenant
+
+
+@pytest.fixture
+def client_a(factory, tenant_a, api):
+    """An API client with an all-scopes key of ``tenant_a``."""
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {factory.key(tenant_a)}")
+    return api

@@ -6,14 +6,16 @@ import time
 
 import pytest
 
-from tests.m6rec.serving._data import group_items, seen_by
+from tests.m6rec.serving._data import (
+    POPULAR_URL,
+    SESSION_URL,
+    SIMILAR_URL,
+    USERS_URL,
+    group_items,
+    seen_by,
+)
 
 pytestmark = pytest.mark.django_db
-
-USERS_URL = "/api/v1/users/{}/recommendations"
-SESSION_URL = "/api/v1/recommendations"
-SIMILAR_URL = "/api/v1/items/{}/similar"
-POPULAR_URL = "/api/v1/popular"
 
 
 def ids(response) -> list[str]:
@@ -26,19 +28,6 @@ def group_share(items: list[str], group: int) -> float:
         return (n < 30) == (group == 0)
 
     return sum(in_group(i) for i in items) / max(len(items), 1)
-
-
-@pytest.fixture
-def tenant_a(factory):
-    tenant = factory.tenant()
-    factory.version(tenant)
-    return tenant
-
-
-@pytest.fixture
-def client_a(factory, tenant_a, api):
-    api.credentials(HTTP_AUTHORIZATION=f"Bearer {factory.key(tenant_a)}")
-    return api
 
 
 # ---------------------------------------------------------------------- user recommendations

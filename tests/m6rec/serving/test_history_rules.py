@@ -11,11 +11,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.m6rec.serving._data import N_ITEMS, seen_by, synthetic_pairs
+from tests.m6rec.serving._data import N_ITEMS, USERS_URL, seen_by, synthetic_pairs
 
 pytestmark = pytest.mark.django_db
-
-USERS_URL = "/api/v1/users/{}/recommendations"
 
 
 def test_history_records_are_the_stored_rows_oldest_first(factory):

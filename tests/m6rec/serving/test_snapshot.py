@@ -9,30 +9,12 @@ import time
 import numpy as np
 import pytest
 
-from tests.m6rec.serving._data import N_ITEMS
+from tests.m6rec.serving._data import N_ITEMS, POPULAR_URL, SESSION_URL, SIMILAR_URL, USERS_URL
 
 pytestmark = pytest.mark.django_db
 
-USERS_URL = "/api/v1/users/{}/recommendations"
-SESSION_URL = "/api/v1/recommendations"
-SIMILAR_URL = "/api/v1/items/{}/similar"
-POPULAR_URL = "/api/v1/popular"
 
-
-@pytest.fixture
-def tenant(factory):
-    tenant = factory.tenant()
-    factory.version(tenant)
-    return tenant
-
-
-@pytest.fixture
-def client(factory, tenant, api):
-    api.credentials(HTTP_AUTHORIZATION=f"Bearer {factory.key(tenant)}")
-    return api
-
-
-def _replaced_pipeline(monkeypatch, tenant) -> None:
+def _replaced_pipeline(monkeypatch, tenant_a) -> None:
     """Serve as before the snapshot: the engine sees every item of the category (active or
     not; the ids from the database) and each candidate is checked against the database."""
     from m6rec.catalog.models import Item
@@ -42,14 +24,14 @@ def _replaced_pipeline(monkeypatch, tenant) -> None:
         if category is None:
             return None
         ids = set(
-            Item.objects.filter(tenant=tenant, categories__contains=[category]).values_list(
+            Item.objects.filter(tenant=tenant_a, categories__contains=[category]).values_list(
                 "external_id", flat=True
             )
         )
         return np.array([i in ids for i in recommender.item_ids])
 
     def servable(self, item_ids, *, category=None):
-        rows = Item.objects.filter(tenant=tenant, external_id__in=list(item_ids), active=True)
+        rows = Item.objects.filter(tenant=tenant_a, external_id__in=list(item_ids), active=True)
         if category is not None:
             rows = rows.filter(categories__contains=[category])
         return {ext: props for ext, props in rows.values_list("external_id", "properties")}
@@ -78,10 +60,10 @@ def _requests():
         yield "get", SIMILAR_URL.format(item), {"k": 12}
 
 
-def _responses(client) -> list:
+def _responses(client_a) -> list:
     out = []
     for method, url, params in _requests():
-        send = client.get if method == "get" else client.post
+        send = client_a.get if method == "get" else client_a.post
         r = send(url, params, **({} if method == "get" else {"format": "json"}))
         assert r.status_code == 200, (url, params, r.content)
         body = r.json()
@@ -97,27 +79,27 @@ def _categories(item_id: str) -> list[str]:
     return ["low" if n < 30 else "high", "even" if n % 2 == 0 else "odd"]
 
 
-def _before_and_now(client, tenant, monkeypatch) -> tuple[list, list]:
+def _before_and_now(client_a, tenant_a, monkeypatch) -> tuple[list, list]:
     """The responses of the replaced pipeline and of the snapshot's, for every request."""
     from m6rec.serving import snapshot
 
-    now = _responses(client)
+    now = _responses(client_a)
     snapshot.clear()
     with monkeypatch.context() as patched:
-        _replaced_pipeline(patched, tenant)
-        before = _responses(client)
+        _replaced_pipeline(patched, tenant_a)
+        before = _responses(client_a)
     return before, now
 
 
-def test_responses_equal_the_replaced_pipelines(client, tenant, monkeypatch):
+def test_responses_equal_the_replaced_pipelines(client_a, tenant_a, monkeypatch):
     """Every user, session, similar-items and popular request, with and without categories
     and exclusions: identical items and scores."""
-    before, now = _before_and_now(client, tenant, monkeypatch)
+    before, now = _before_and_now(client_a, tenant_a, monkeypatch)
     assert now == before
     assert len({i for *_, items in now for i, _ in items}) > N_ITEMS // 2
 
 
-def test_inactive_items_are_never_served_and_responses_stay_full(client, tenant, monkeypatch):
+def test_inactive_items_are_never_served_and_responses_stay_full(client_a, tenant_a, monkeypatch):
     """The engine now ranks the servable items where it used to rank them all and drop the
     inactive ones after (the fusion's per-user feature statistics are taken over them, and
     the rules see 3 × k servable candidates): the items may differ from the replaced
@@ -127,22 +109,22 @@ def test_inactive_items_are_never_served_and_responses_stay_full(client, tenant,
     inactive = ("i0", "i2", "i31", "i33", "i35", "i37", "i50")
     rows = [{"item_id": i, "properties": {}, "categories": _categories(i), "active": False}
             for i in inactive]  # fmt: skip
-    items_upsert(tenant=tenant, rows=rows)
-    before, now = _before_and_now(client, tenant, monkeypatch)
+    items_upsert(tenant=tenant_a, rows=rows)
+    before, now = _before_and_now(client_a, tenant_a, monkeypatch)
     assert [len(r[3]) for r in now] == [len(r[3]) for r in before]
     assert not {i for *_, items in now for i, _ in items} & set(inactive)
 
 
-def test_the_engine_ranks_servable_items_only(tenant):
+def test_the_engine_ranks_servable_items_only(tenant_a):
     from m6rec.catalog.services import items_upsert
     from m6rec.serving.snapshot import snapshot_for
 
-    snap = snapshot_for(tenant)
+    snap = snapshot_for(tenant_a)
     rec = snap.model.recommender
     assert snap.catalogue.eligible(rec) is None  # everything servable: the unfiltered path
-    items_upsert(tenant=tenant, rows=[{"item_id": "i4", "properties": {}, "categories": ["low"],
+    items_upsert(tenant=tenant_a, rows=[{"item_id": "i4", "properties": {}, "categories": ["low"],
                                        "active": False}])  # fmt: skip
-    snap = snapshot_for(tenant)  # the write in this process refreshed it
+    snap = snapshot_for(tenant_a)  # the write in this process refreshed it
     mask = snap.catalogue.eligible(rec)
     assert not mask[rec.item_ids.index("i4")] and mask.sum() == rec.n_items - 1
     low = snap.catalogue.eligible(rec, "low")
@@ -151,19 +133,19 @@ def test_the_engine_ranks_servable_items_only(tenant):
 
 
 def test_a_snapshot_is_reused_until_its_ttl_then_rebuilt_from_three_state_reads(
-    tenant, settings, django_assert_num_queries
+    tenant_a, settings, django_assert_num_queries
 ):
     from m6rec.serving.snapshot import snapshot_for
 
     settings.M6REC_ACTIVE_VERSION_TTL = 0.3
-    snapshot_for(tenant)  # built (the model loaded: this caller's copy says so)
-    first = snapshot_for(tenant)
+    snapshot_for(tenant_a)  # built (the model loaded: this caller's copy says so)
+    first = snapshot_for(tenant_a)
     with django_assert_num_queries(0):
-        assert snapshot_for(tenant) is first
+        assert snapshot_for(tenant_a) is first
     time.sleep(0.35)
     # the generation, the active version and the running experiment; no catalogue, no bundle
     with django_assert_num_queries(3):
-        again = snapshot_for(tenant)
+        again = snapshot_for(tenant_a)
     assert again is not first
     assert again.catalogue is first.catalogue and again.model.recommender is first.model.recommender
 
