@@ -15,6 +15,7 @@ from django.utils import timezone
 from m6rec.catalog.models import EndUser, Item
 from m6rec.catalog.signals import notify_items_changed
 from m6rec.common.errors import BatchValidationError, quoted
+from m6rec.tenants.generation import generation_bump_on_commit
 from m6rec.tenants.models import Tenant, UnknownRefs
 
 MAX_LISTED_UNKNOWN = 1000
@@ -350,8 +351,11 @@ def interactions_ingest(
     if errors:
         errors.sort(key=lambda e: (e["row"], e["field"]))
         raise BatchValidationError(errors, total_rows=len(rows))
-    if items_created:  # an id the serving memo knew as missing may exist now
-        notify_items_changed(tenant_id=tenant.pk, item_ids=items)
+    if items_created:
+        # new items only (active, no properties, unknown to every model): other processes
+        # learn of them with the generation, this one too (no forced reload of its catalogue:
+        # an ingestion stream creating items would otherwise reload it on every batch)
+        generation_bump_on_commit(tenant_id=tenant.pk)
     insert = _insert_interactions_pg if connection.vendor == "postgresql" else _insert_sqlite
     created, attributed = insert(tenant=tenant, rows=rows, users=users, items=items)
     if attributed:

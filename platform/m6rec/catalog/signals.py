@@ -1,7 +1,8 @@
 """Catalog signals.
 
 ``items_changed`` is sent when a tenant's items were written through the catalogue services
-(upsert, delete, items created by interaction ingestion): once right away, for readers in the
+(upsert, delete; items created by interaction ingestion only move the tenant's serving
+generation, see ``catalog.services.interactions_ingest``): once right away, for readers in the
 writing transaction, and again after the transaction commits. Keyword arguments:
 ``tenant_id``, ``item_ids`` (external ids). Serving's snapshot of the tenant listens in this
 process; other processes learn the change from the tenant's serving generation, moved after
