@@ -51,6 +51,13 @@ class ExpiringCache(Generic[V]):
         value = self.get(key)
         return value if value is not None else self.put(key, make(), ttl)
 
+    def expire(self, key: Hashable) -> None:
+        """Make the entry stale now (kept for ``stale_ok`` reads)."""
+        with self._lock:
+            hit = self._data.get(key)
+            if hit is not None:
+                self._data[key] = (float("-inf"), hit[1])
+
     def pop(self, key: Hashable) -> None:
         with self._lock:
             self._data.pop(key, None)

@@ -85,9 +85,9 @@ def _load_recommender(path: Path) -> Any:
 
 def _evicted(key: tuple[int, int]) -> None:
     """An evicted model must not stay in memory through the tenant's serving snapshot."""
-    from m6rec.serving.snapshot import invalidate
+    from m6rec.serving.snapshot import forget
 
-    invalidate(key[0])
+    forget(key[0])
 
 
 def _new_cache() -> ModelCache:

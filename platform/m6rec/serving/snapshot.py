@@ -13,10 +13,11 @@ tenant's serving generation (moved by every catalogue write, see
 queries), and a new snapshot is built from them,
 reusing the loaded model and the catalogue when they did not change. The catalogue is also
 reloaded once it is ``M6REC_CATALOG_TTL`` seconds old (writes that bypass the services: a
-direct SQL update) and at once after a write in this process. A busy tenant's catalogue is
-reloaded at most once per twenty times its load time, so reloading costs at most ~5% of a
-process. While one thread refreshes, the others keep serving the previous snapshot; while
-PostgreSQL is unreachable the previous snapshot serves.
+direct SQL update) and after a write in this process. A catalogue that takes more than a few
+milliseconds to load is reloaded for a change at most once per twenty times its load time, so
+reloading a busy tenant's catalogue costs at most ~5% of a process. While one thread
+refreshes, the others keep serving the previous snapshot; while PostgreSQL is unreachable the
+previous snapshot serves.
 """
 
 from __future__ import annotations
@@ -37,12 +38,20 @@ from m6rec.serving.catalogue import Catalogue, load_catalogue
 from m6rec.serving.loading import ServingModel
 from m6rec.tenants.generation import generation_get
 
-__all__ = ["TenantSnapshot", "clear", "get_serving_model", "invalidate", "snapshot_for"]
+__all__ = [
+    "TenantSnapshot",
+    "clear",
+    "forget",
+    "get_serving_model",
+    "invalidate",
+    "snapshot_for",
+]
 
 MAX_TENANTS = 4096
 # a catalogue is reloaded for a newer generation at most once per this many times its own
 # load time (bounds the reload work of a tenant whose catalogue changes all the time)
 RELOAD_SPACING = 20.0
+CHEAP_LOAD_S = 0.005  # faster loads than this are never deferred
 
 
 @dataclass(frozen=True)
@@ -91,7 +100,12 @@ def invalidate(tenant_id: int | None = None, *, catalogue: bool = False) -> None
         return
     if catalogue:
         _written[tenant_id] = _written.get(tenant_id, 0) + 1
-    _snapshots.pop(tenant_id)  # dropped, not expired: it holds the model, maybe evicted
+    _snapshots.expire(tenant_id)  # stale: other threads serve it while one refreshes
+
+
+def forget(tenant_id: int) -> None:
+    """Drop the tenant's snapshot (its model left the LRU: the snapshot must not hold it)."""
+    _snapshots.pop(tenant_id)
 
 
 def clear() -> None:
@@ -117,13 +131,14 @@ def _refresh(tenant, stale: TenantSnapshot | None) -> TenantSnapshot:
             tenant, active, previous=stale.model if stale is not None else None
         )
         catalogue = stale.catalogue if stale is not None else None
-        if catalogue is None or written or _outdated(catalogue, generation):
+        reload = catalogue is None or _outdated(catalogue, generation, written=bool(written))
+        if reload:
             catalogue = load_catalogue(tenant_pk=tenant.pk, generation=generation)
     except Exception as exc:
         if stale is None or not is_database_outage(exc):
             raise
         return _snapshots.put(tenant.pk, stale, ttl)  # serve what we have; try again later
-    if written and _written.get(tenant.pk) == written:  # no write since this load began
+    if reload and written and _written.get(tenant.pk) == written:  # none since this load began
         _written.pop(tenant.pk, None)
     kept = dataclasses.replace(model, cache_hit=True) if model is not None else None
     # stored even with a TTL of 0 (expired at once): the next refresh reuses its parts
@@ -133,8 +148,12 @@ def _refresh(tenant, stale: TenantSnapshot | None) -> TenantSnapshot:
     return dataclasses.replace(snap, model=model) if model is not kept else snap
 
 
-def _outdated(catalogue: Catalogue, generation: int) -> bool:
+def _outdated(catalogue: Catalogue, generation: int, *, written: bool) -> bool:
     age = time.monotonic() - catalogue.loaded_at
     if age >= float(settings.M6REC_CATALOG_TTL):
         return True
-    return catalogue.generation != generation and age >= RELOAD_SPACING * catalogue.load_seconds
+    if catalogue.generation == generation and not written:
+        return False
+    # changed: reload, but a catalogue that is slow to load at most once per RELOAD_SPACING
+    # load times (a stream of writes would otherwise keep the process reloading it)
+    return catalogue.load_seconds < CHEAP_LOAD_S or age >= RELOAD_SPACING * catalogue.load_seconds
