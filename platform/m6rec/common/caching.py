@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Hashable
+from collections.abc import Hashable
 from typing import Generic, TypeVar
 
 from cachetools import LRUCache
@@ -45,12 +45,6 @@ class ExpiringCache(Generic[V]):
             self._data[key] = (time.monotonic() + ttl, value)
         return value
 
-    def get_or_put(self, key: Hashable, make: Callable[[], V], ttl: float = float("inf")) -> V:
-        """The fresh value, else ``make()`` stored for ``ttl`` seconds (concurrent misses may
-        each call ``make``; the last one stays)."""
-        value = self.get(key)
-        return value if value is not None else self.put(key, make(), ttl)
-
     def expire(self, key: Hashable) -> None:
         """Make the entry stale now (kept for ``stale_ok`` reads)."""
         with self._lock:
@@ -61,12 +55,6 @@ class ExpiringCache(Generic[V]):
     def pop(self, key: Hashable) -> None:
         with self._lock:
             self._data.pop(key, None)
-
-    def discard_where(self, predicate: Callable[[Hashable], bool]) -> None:
-        """Drop every entry whose key satisfies ``predicate``."""
-        with self._lock:
-            for key in [k for k in self._data if predicate(k)]:
-                del self._data[key]
 
     def clear(self) -> None:
         with self._lock:

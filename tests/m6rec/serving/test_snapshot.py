@@ -163,3 +163,19 @@ def test_an_evicted_model_leaves_the_snapshot_too(factory, settings):
     snapshot.snapshot_for(b)  # loads b's model, evicting a's
     assert list(loading.model_cache.keys()) == [(b.pk, 1)]
     assert snapshot.snapshot_for(a) is not held  # a's snapshot went with its model
+
+
+def test_a_slow_catalogue_is_reloaded_for_a_change_at_most_once_per_twenty_loads(settings):
+    from m6rec.serving.catalogue import Catalogue
+    from m6rec.serving.snapshot import _outdated
+
+    settings.M6REC_CATALOG_TTL = 300.0
+    fast = Catalogue([], generation=1, load_seconds=0.001)
+    slow = Catalogue([], generation=1, load_seconds=1.0)
+    assert not _outdated(fast, 1, written=False) and not _outdated(slow, 1, written=False)
+    assert _outdated(fast, 2, written=False) and _outdated(fast, 1, written=True)
+    assert not _outdated(slow, 2, written=False) and not _outdated(slow, 1, written=True)
+    slow.loaded_at -= 20.0  # twenty load times later
+    assert _outdated(slow, 2, written=False)
+    settings.M6REC_CATALOG_TTL = 10.0  # older than the catalogue age: reloaded, changed or not
+    assert _outdated(slow, 1, written=False)
