@@ -33,8 +33,9 @@ SERVABLE_MODELS = ("fusion_int8", "fusion_float", "blend", "itemcf", "mf", "popu
 _LEGACY_MODEL_NAMES = {"ease": "itemcf"}
 # per-user time-popularity totals are precomputed at load up to this many users × items
 WARM_TIME_CELLS = 20_000_000
-# the user-side feature statistics of each trained user's usual request are computed at load
-# for bundles with at most this many users (~0.3 ms each: under a second of load time)
+# each trained user's usual request (trained vector, own items excluded, every item eligible)
+# is answered at load, its C fused candidates in order, for bundles with at most this many
+# users (~0.6 ms each, about a second of load time; 1.2 KB each at C = 100)
 WARM_USUAL_USERS = 2_000
 
 
@@ -124,22 +125,28 @@ class Recommender(RelatedItems):
         self._fusion = None
         if self.model.startswith("fusion"):
             self._fusion = FusionReranker(self.path, manifest, self.model, self.ctx.n_features)
-        self._usual_stats = self._warm_usual_stats()
+        self._usual = self._warm_usual()
 
-    def _warm_usual_stats(self) -> dict[int, tuple]:
-        """user index → :func:`user_side_stats` of the user's usual request: trained vectors,
-        everything eligible but the user's own items (exact scoring, fusion models, at most
-        ``WARM_USUAL_USERS`` users). Same code as a request, so the same numbers."""
+    def _warm_usual(self) -> dict[int, tuple]:
+        """user index → (the user's :func:`user_side_stats`, the fused ranking of their C
+        candidates: item indices, scores) for their usual request: trained vectors, everything
+        eligible but the user's own items (exact scoring, fusion models, at most
+        ``WARM_USUAL_USERS`` users). Computed by the request's own code, so a usual request
+        for k <= C is the ranking's first k, bit for bit."""
         if self._fusion is None or self._ann is not None:
             return {}
         if len(self._user_ids) > WARM_USUAL_USERS:
             return {}
         out = {}
+        c = self.ctx.n_candidates
         for u, uid in enumerate(self._user_ids.tolist()):
             items, w = self._hist.of(uid, None)
             elig = np.ones(self.n_items, dtype=bool)
             elig[items] = False
-            out[u] = user_side_stats(self.ctx, self._batch(uid, items, w, False, elig))
+            stats = user_side_stats(self.ctx, self._batch(uid, items, w, False, elig))
+            ranked = self._recommend_model(uid, items, w, False, elig, c, stats)
+            idx = np.array([self._iidx[i] for i, _ in ranked], np.int32)
+            out[u] = (stats, idx, np.array([v for _, v in ranked], np.float64))
         return out
 
     # ------------------------------------------------------------ construction
@@ -286,10 +293,14 @@ class Recommender(RelatedItems):
         if self.model == "popularity":
             return self._top(np.where(elig, self._pop, -np.inf).astype(np.float64), k)
         from_history = history is not None and not self._hist.is_training_history(user_id, items, w)
-        usual = None  # the trained user's usual request: its user-side statistics are known
+        usual = None  # the trained user's usual request: answered at load
         if exclude_seen and not from_history and not exclude_items and allowed_items is None:
-            usual = self._usual_stats.get(self._uidx.get(str(user_id)))
-        return self._recommend_model(user_id, items, w, from_history, elig, k, usual)
+            usual = self._usual.get(self._uidx.get(str(user_id)))
+        if usual is not None and k <= self.ctx.n_candidates:
+            idx, scores = usual[1][:k].tolist(), usual[2][:k].tolist()
+            return [(self._item_list[i], v) for i, v in zip(idx, scores, strict=True)]
+        stats = usual[0] if usual is not None else None
+        return self._recommend_model(user_id, items, w, from_history, elig, k, stats)
 
     def recommend_from_items(
         self,

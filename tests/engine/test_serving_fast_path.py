@@ -190,26 +190,34 @@ def test_the_bundle_tells_which_stored_rows_each_user_was_trained_on(trained_bun
 
 
 @pytest.mark.parametrize("itemcf", [True, False])
-def test_usual_requests_use_the_user_statistics_computed_at_load(
-    trained_bundle, monkeypatch, itemcf
-):
+def test_usual_requests_are_answered_at_load(trained_bundle, monkeypatch, itemcf):
+    """A trained user's usual request (trained vector, own items excluded, no filter): for
+    k <= C the ranking computed at load, nothing scored; above C the user statistics computed
+    at load. Always the numbers of a per-request computation."""
     import engine.scoring_one as scoring_one
 
     warm = _recommender(trained_bundle, itemcf=itemcf)
-    assert len(warm._usual_stats) == len(warm._user_ids)  # every trained user, at load
+    assert len(warm._usual) == len(warm._user_ids)  # every trained user, at load
     with monkeypatch.context() as m:
         m.setattr(recmod, "WARM_USUAL_USERS", 10)  # too many users to precompute: per request
         cold = _recommender(trained_bundle, itemcf=itemcf)
-    assert cold._usual_stats == {}
-    computed = []
+    assert cold._usual == {}
+    c = warm.ctx.n_candidates
+    computed, scored = [], []
     real_of = scoring_one._UserStats.of
     monkeypatch.setattr(
         scoring_one._UserStats, "of", classmethod(lambda cls, *a: computed.append(1) or real_of(*a))
     )
+    real_build = recmod.build_features
+    monkeypatch.setattr(
+        recmod, "build_features", lambda *a, **kw: scored.append(1) or real_build(*a, **kw)
+    )
     for uid in USERS + ("u8", "u9", "u10"):
-        for k in (5, 30):  # 30 > C: the full rows too
+        for k in (5, c, c + 10):  # above C: the full rows too
+            scored.clear()
             got = warm.recommend(uid, k=k)
-            assert not computed  # the usual request: nothing recomputed
+            assert not computed  # the usual request: no statistics recomputed
+            assert bool(scored) == (k > c)  # and up to C nothing scored at all
             assert got == cold.recommend(uid, k=k)  # the same code ran at load: same numbers
             assert computed
             computed.clear()
