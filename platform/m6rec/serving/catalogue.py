@@ -39,8 +39,10 @@ def load_catalogue(*, tenant_pk: int, generation: int) -> Catalogue:
         with connection.cursor() as cursor:
             cursor.execute(_ITEMS_SQL, [tenant_pk])
             rows = cursor.fetchall()
-        rows = [(pk, ext, active, props, json.loads(cats) if cats else ()) for pk, ext, active,
-                props, cats in rows]  # fmt: skip
+        rows = [
+            (pk, ext, active, props, json.loads(cats) if cats else ())
+            for pk, ext, active, props, cats in rows
+        ]
     else:
         rows = list(
             Item.objects.filter(tenant_id=tenant_pk).values_list(
@@ -74,7 +76,7 @@ class Catalogue:
             self._external_id[pk] = ext
             active.append(bool(is_active))
             self._properties.append(props)
-            self._categories.append(frozenset(cats) if isinstance(cats, list | tuple) else _NONE)
+            self._categories.append(_category_set(cats))
         self._active = np.array(active, dtype=bool)
         self._decoded: dict[int, Any] = {}
         self._memo: dict[tuple, Any] = {}
@@ -164,4 +166,9 @@ class Catalogue:
         return value
 
 
-_NONE: frozenset[str] = frozenset()
+def _category_set(categories: Any) -> frozenset[str]:
+    """The item's categories (the strings of a JSON list; anything else counts as none: the
+    API stores lists of strings, an admin edit might not)."""
+    if not isinstance(categories, list | tuple):
+        return frozenset()
+    return frozenset(c for c in categories if isinstance(c, str))

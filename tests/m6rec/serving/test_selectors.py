@@ -155,3 +155,13 @@ def test_catalogue_servable_properties_are_fresh_dicts_per_call():
     assert theirs.servable(["x"], category="c") == {"x": props}
     assert catalogue.servable(["y"], category="c") == {}
     assert catalogue.exists("z") and not catalogue.exists("nope") and len(catalogue) == 3
+
+
+def test_a_catalogue_row_with_odd_categories_loads():
+    """An admin edit may store anything in the JSON columns: the strings of a list count."""
+    from m6rec.serving.catalogue import Catalogue
+
+    rows = [(1, "a", True, '{"t": 1}', [["nested"], "c", 3]), (2, "b", True, None, "c")]
+    catalogue = Catalogue(rows, generation=0)
+    assert catalogue.servable(["a", "b"], category="c") == {"a": {"t": 1}}
+    assert catalogue.servable(["a", "b"]) == {"a": {"t": 1}, "b": {}}
