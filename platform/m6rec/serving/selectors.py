@@ -1,4 +1,6 @@
-"""Serving reads: tenant-scoped catalogue lookups, histories and popularity from the database.
+"""Serving's database reads: the user with their history, item ids the tenant's catalogue in
+memory does not know yet (created since it was loaded), and popularity counts for tenants
+without a model.
 
 Every lookup by external id filters on the tenant, so another tenant's ids behave exactly like
 missing ones; per-user reads then go by the user's primary key (a user has one tenant).
