@@ -49,6 +49,7 @@ class Recommender(RelatedItems):
         path: Path,
         model=None,
         ann_threshold: int | None = None,
+        answer_usual: bool = True,
     ):
         self.manifest = manifest
         self.path = Path(path)
@@ -125,7 +126,7 @@ class Recommender(RelatedItems):
         self._fusion = None
         if self.model.startswith("fusion"):
             self._fusion = FusionReranker(self.path, manifest, self.model, self.ctx.n_features)
-        self._usual = self._warm_usual()
+        self._usual = self._warm_usual() if answer_usual else {}
 
     def _warm_usual(self) -> dict[int, tuple]:
         """user index → (the user's :func:`user_side_stats`, the fused ranking of their C
@@ -152,16 +153,30 @@ class Recommender(RelatedItems):
     # ------------------------------------------------------------ construction
     @classmethod
     def load(
-        cls, path: str | Path, *, model: str | None = None, ann_threshold: int | None = None
+        cls,
+        path: str | Path,
+        *,
+        model: str | None = None,
+        ann_threshold: int | None = None,
+        answer_usual: bool = True,
     ) -> Recommender:
         """Load and verify a bundle. ``model`` overrides the served model (benchmarks).
 
         ``ann_threshold`` overrides the bundle's: ANN candidates are used when the catalogue
         has more items than it (the bundle's saved index, else one built now, in memory); with
-        the catalogue at or below it, scoring is exact.
+        the catalogue at or below it, scoring is exact. ``answer_usual=False``: trained users'
+        usual requests are scored per request too, not answered at load (benchmarks of the
+        scoring cost).
         """
         manifest, arrays = read_bundle(path)
-        return cls(manifest, arrays, Path(path), model=model, ann_threshold=ann_threshold)
+        return cls(
+            manifest,
+            arrays,
+            Path(path),
+            model=model,
+            ann_threshold=ann_threshold,
+            answer_usual=answer_usual,
+        )
 
     def _load_ann(self, threshold: int | None) -> AnnCandidates | None:
         usable = self.model == "mf" or self.model.startswith("fusion")
