@@ -50,3 +50,16 @@ def redis_url() -> str:
     if not _reachable(parts.hostname or "127.0.0.1", parts.port or 6379):
         service_unavailable("Redis", url)
     return url
+
+
+@pytest.fixture
+def celery_eager():
+    """Run Celery tasks in-process (unit tests of services; the integration tests start a
+    real worker)."""
+    from m6rec.celery import app
+
+    old = app.conf.task_always_eager, app.conf.task_eager_propagates
+    app.conf.task_always_eager = True
+    app.conf.task_eager_propagates = True
+    yield app
+    app.conf.task_always_eager, app.conf.task_eager_propagates = old

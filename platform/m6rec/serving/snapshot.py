@@ -1,7 +1,7 @@
 """One immutable serving snapshot per tenant and process: what a request reads besides the
 user's own history.
 
-A :class:`TenantSnapshot` holds the tenant's active version and its loaded model
+A :class:`TenantSnapshot` holds the loaded model of the tenant's active version
 (:mod:`m6rec.serving.loading`), its running experiment (:mod:`m6rec.online.assignment`) and
 its catalogue (:mod:`m6rec.serving.catalogue`: servable items, properties, categories, and
 masks over the model's items for the engine). Requests take the snapshot as it is; nothing in
@@ -33,7 +33,6 @@ from m6rec.common.caching import ExpiringCache
 from m6rec.common.errors import is_database_outage
 from m6rec.online.assignment import RunningExperiment, running_experiment_load
 from m6rec.serving import loading
-from m6rec.serving.cache import ActiveRef
 from m6rec.serving.catalogue import Catalogue, load_catalogue
 from m6rec.serving.loading import ServingModel
 from m6rec.tenants.generation import generation_get
@@ -42,7 +41,6 @@ __all__ = [
     "TenantSnapshot",
     "clear",
     "forget",
-    "get_serving_model",
     "invalidate",
     "snapshot_for",
 ]
@@ -57,8 +55,6 @@ CHEAP_LOAD_S = 0.005  # faster loads than this are never deferred
 @dataclass(frozen=True)
 class TenantSnapshot:
     tenant_pk: int
-    generation: int
-    active: ActiveRef | None
     model: ServingModel | None  # None: no servable model, popularity from the database
     experiment: RunningExperiment | None
     catalogue: Catalogue
@@ -84,11 +80,6 @@ def snapshot_for(tenant) -> TenantSnapshot:
         return snap if snap is not None else _refresh(tenant, stale)
     finally:
         lock.release()
-
-
-def get_serving_model(tenant) -> ServingModel | None:
-    """The model serving ``tenant`` now (None: popularity)."""
-    return snapshot_for(tenant).model
 
 
 def invalidate(tenant_id: int | None = None, *, catalogue: bool = False) -> None:
@@ -142,7 +133,7 @@ def _refresh(tenant, stale: TenantSnapshot | None) -> TenantSnapshot:
         _written.pop(tenant.pk, None)
     kept = dataclasses.replace(model, cache_hit=True) if model is not None else None
     # stored even with a TTL of 0 (expired at once): the next refresh reuses its parts
-    snap = TenantSnapshot(tenant.pk, generation, active, kept, experiment, catalogue)
+    snap = TenantSnapshot(tenant.pk, kept, experiment, catalogue)
     _snapshots.put(tenant.pk, snap, ttl)
     # this request reports whether it had to load the model
     return dataclasses.replace(snap, model=model) if model is not kept else snap

@@ -45,18 +45,6 @@ def recommender(factory, tenant):  # noqa: F811
     return client
 
 
-@pytest.fixture
-def celery_eager():
-    """Run Celery tasks in-process."""
-    from m6rec.celery import app
-
-    old = app.conf.task_always_eager, app.conf.task_eager_propagates
-    app.conf.task_always_eager = True
-    app.conf.task_eager_propagates = True
-    yield app
-    app.conf.task_always_eager, app.conf.task_eager_propagates = old
-
-
 def read_lines(raw: bytes) -> list[dict]:
     return [json.loads(line) for line in gzip.decompress(raw).decode("utf-8").splitlines()]
 

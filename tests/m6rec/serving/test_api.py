@@ -286,10 +286,10 @@ def test_openapi_schema_lists_the_serving_endpoints():
 def test_model_popularity_is_memoised_per_snapshot_and_follows_the_catalogue(
     tenant_a, client_a, monkeypatch
 ):
-    from m6rec.serving.snapshot import get_serving_model
+    from m6rec.serving.snapshot import snapshot_for
 
     first = ids(client_a.get(POPULAR_URL, {"k": 5}))
-    recommender = get_serving_model(tenant_a).recommender
+    recommender = snapshot_for(tenant_a).model.recommender
     calls = []
     real = recommender.popular
     monkeypatch.setattr(recommender, "popular", lambda *a, **kw: calls.append(kw) or real(*a, **kw))

@@ -108,15 +108,3 @@ def fake_engine(monkeypatch):
     fake.calls = []
     monkeypatch.setattr(engine.pipeline, "train_bundle", fake)
     return fake
-
-
-@pytest.fixture
-def celery_eager():
-    """Run Celery tasks in-process (unit tests of services only)."""
-    from m6rec.celery import app
-
-    old = app.conf.task_always_eager, app.conf.task_eager_propagates
-    app.conf.task_always_eager = True
-    app.conf.task_eager_propagates = True
-    yield app
-    app.conf.task_always_eager, app.conf.task_eager_propagates = old
