@@ -34,9 +34,18 @@ __all__ = [
     "FeatureMatrix",
     "InteractionRecord",
     "ItemRecord",
+    "ResolvedConfig",
     "UnknownInteractionTypeError",
     "UserRecord",
 ]
+
+
+class ResolvedConfig(dict):
+    """A configuration :meth:`Domain.resolve_config` returned (read-only by convention).
+
+    Resolving it again returns it as it is: serving resolves a tenant's configuration once per
+    request and hands the result to the rules and weights, which resolve what they are given.
+    """
 
 
 class UnknownInteractionTypeError(ValueError):
@@ -150,8 +159,11 @@ class Domain(ABC):
         """Defaults overlaid with ``config`` (weights and rules merged key by key).
 
         Does not validate; tenant config is validated when saved (:meth:`validate_config`).
+        A :class:`ResolvedConfig` is returned unchanged.
         """
-        resolved = self.default_config()
+        if isinstance(config, ResolvedConfig):
+            return config
+        resolved = ResolvedConfig(self.default_config())
         for key, value in (config or {}).items():
             if key in ("interaction_weights", "rules", "online") and isinstance(value, Mapping):
                 resolved[key].update(value)

@@ -262,12 +262,9 @@ class ContentDomain(Domain):
     @staticmethod
     def _decay(c: Candidate, now_s: float, weight: float, half_life: float) -> Candidate:
         published = publish_epoch(c.properties)
-        if published is None:
-            age_days, decay = math.inf, 0.5
-        else:
-            age_days = (now_s - published) / 86400.0
-            decay = 0.5 ** (max(0.0, age_days) / half_life)
-        adjusted = c.with_score(c.score + weight * (decay - 1.0))
-        if age_days < 7 and c.reason is None:
-            adjusted = adjusted.with_reason("New this week")
-        return adjusted
+        if published is None:  # unknown: one half-life
+            return Candidate(c.item_id, float(c.score - 0.5 * weight), c.properties, c.reason)
+        age_days = (now_s - published) / 86400.0
+        decay = 0.5 ** (max(0.0, age_days) / half_life)
+        reason = "New this week" if age_days < 7 and c.reason is None else c.reason
+        return Candidate(c.item_id, float(c.score + weight * (decay - 1.0)), c.properties, reason)

@@ -333,6 +333,18 @@ class DomainContractTests:
             assert first == second, s.name
             assert (s.candidates, s.history, s.user) == before, f"{s.name}: inputs mutated"
 
+    def test_rules_take_a_resolved_config_as_the_raw_one(self) -> None:
+        """Serving resolves the tenant's configuration once and hands the rules the result."""
+        for s in self._all_scenarios():
+            resolved = self.domain.resolve_config(s.config)
+            assert self.domain.resolve_config(resolved) is resolved
+            before = copy.deepcopy(resolved)
+            with_resolved = self.domain.apply_rules(
+                user=s.user, history=s.history, candidates=s.candidates, config=resolved, now=s.now
+            )
+            assert with_resolved == self._run(s), s.name
+            assert resolved == before, f"{s.name}: the resolved config was mutated"
+
     def test_rules_accept_empty_candidates_and_anonymous_users(self) -> None:
         assert self.domain.apply_rules(user=None, history=[], candidates=[]) == []
         out = self.domain.apply_rules(

@@ -100,7 +100,9 @@ class Interaction(models.Model):
         ]
         indexes = [
             models.Index(fields=["tenant", "timestamp", "id"], name="catalog_inter_tenant_ts_idx"),
-            models.Index(fields=["user", "timestamp"], name="catalog_inter_user_ts_idx"),
+            # id too: serving's count and max(id) of a user's rows come from the index alone
+            # (an index-only scan), and the history's (timestamp, id) order needs no sort
+            models.Index(fields=["user", "timestamp", "id"], name="catalog_inter_user_ts_id_idx"),
             models.Index(
                 fields=["tenant", "attributed_version"],
                 condition=models.Q(attributed_version__isnull=False),

@@ -51,6 +51,10 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
+# The admin's messages live in its session: the default (cookie, then session) builds a signed
+# cookie store on every request, API requests included.
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
+
 ROOT_URLCONF = "m6rec.urls"
 WSGI_APPLICATION = "m6rec.wsgi.application"
 ASGI_APPLICATION = "m6rec.asgi.application"
@@ -72,6 +76,9 @@ TEMPLATES = [
 
 DATABASES = {"default": env.db("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/m6rec")}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Django's, with health checks only for connections idle a while (m6rec.common.postgresql)
+    DATABASES["default"]["ENGINE"] = "m6rec.common.postgresql"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/0")
@@ -151,6 +158,9 @@ M6REC_GC_FREEZE = env.bool("M6REC_GC_FREEZE", default=False)
 # The per-request serving queries are prepared once per database connection (PostgreSQL);
 # False behind PgBouncer in transaction mode (m6rec.common.prepared).
 M6REC_DB_PREPARED_STATEMENTS = env.bool("M6REC_DB_PREPARED_STATEMENTS", default=True)
+# With CONN_HEALTH_CHECKS, a connection that ran a query less than this many seconds ago is not
+# checked again at the next request (m6rec.common.postgresql); 0 checks at every request.
+M6REC_DB_HEALTH_CHECK_IDLE = env.float("M6REC_DB_HEALTH_CHECK_IDLE", default=1.0)
 
 from m6rec.common.schema_tags import SCHEMA_TAGS  # noqa: E402
 

@@ -1,0 +1,1 @@
+"""PostgreSQL database backend (``ENGINE = "m6rec.common.postgresql"``); see :mod:`.base`."""
