@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-__all__ = ["Arm", "RunningExperiment", "arm_for", "running_experiment_load"]
+__all__ = ["Arm", "ArmChoice", "RunningExperiment", "arm_for", "running_experiment_load"]
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,14 @@ class Arm:
     bundle_uri: str
     bundle_sha256: str
     live: bool
+
+
+@dataclass(frozen=True)
+class ArmChoice:
+    """The experiment arm a response was served by (carried in its recommendation id)."""
+
+    experiment_id: int
+    arm: int
 
 
 @dataclass(frozen=True)

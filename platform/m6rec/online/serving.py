@@ -1,69 +1,23 @@
-"""The online loop's part of a recommendation request: which model serves it (the active
-version, or an experiment arm's), and what every response carries out (a
-``recommendation_id``, impressions counted, explanations when asked).
+"""The online loop's part of a recommendation response: what every response carries out (a
+``recommendation_id``, impressions counted, explanations when asked). Which model serves a
+request, the active version or an experiment arm's, is the tenant snapshot's
+(:meth:`m6rec.serving.snapshot.TenantSnapshot.model_for`).
 
-Nothing here writes to the database on the request path: the arm comes from a memo and a
-hash, the id is signed not stored, impressions go to an in-process buffer.
+Nothing here writes to the database on the request path: the id is signed not stored,
+impressions go to an in-process buffer.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from typing import Any
 
-from m6rec.online import assignment, impressions, tokens
-from m6rec.serving.loading import ServingModel, VersionLoadError, get_version_model
-from m6rec.serving.snapshot import TenantSnapshot
+from m6rec.online import impressions, tokens
+from m6rec.online.assignment import ArmChoice
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["ArmChoice", "explanations", "issue", "model_for"]
-
-
-@dataclass(frozen=True)
-class ArmChoice:
-    experiment_id: int
-    arm: int
-
-
-def model_for(
-    tenant, *, snapshot: TenantSnapshot, unit_id: str | None
-) -> tuple[ServingModel | None, ArmChoice | None]:
-    """The model serving ``unit_id`` (a user or session id; None = no experiment) and, when
-    the tenant's snapshot has a running experiment, its arm. A candidate arm whose version
-    cannot be loaded is ended (``online.services.experiment_end_arm``) and the control serves."""
-    experiment = snapshot.experiment if unit_id else None
-    active = snapshot.model
-    if experiment is None:
-        return active, None
-    arm = assignment.arm_for(experiment, unit_id)
-    if arm.index > 0:
-        try:
-            model = get_version_model(
-                tenant,
-                number=arm.version,
-                bundle_uri=arm.bundle_uri,
-                bundle_sha256=arm.bundle_sha256,
-            )
-            return model, ArmChoice(experiment.id, arm.index)
-        except VersionLoadError as exc:
-            from m6rec.online.services import experiment_end_arm
-
-            logger.error(
-                "Tenant %s experiment %s: arm %s (v%s) cannot be served: %s",
-                tenant.pk,
-                experiment.id,
-                arm.index,
-                arm.version,
-                exc,
-            )
-            experiment_end_arm(experiment_id=experiment.id, arm=arm.index, reason=str(exc))
-            arm = experiment.control
-    model = active
-    if model is None or model.version != experiment.control.version:
-        return model, None  # the control changed under the experiment: not experiment traffic
-    return model, ArmChoice(experiment.id, 0)
+__all__ = ["explanations", "issue"]
 
 
 def issue(

@@ -4,12 +4,12 @@ Each public function returns a :class:`Recommendations`: the final items (domain
 request filters applied, cut to ``k``), the version number of the model that produced them
 (``None`` for database popularity) and the strategy (``"model"`` or ``"popularity"``).
 
-The request path, top-down: the API key (``m6rec.common.auth``) → the tenant's snapshot
-(:mod:`m6rec.serving.snapshot`: the active model, the catalogue in memory) → the model that
-serves this request (the active one or the user's experiment arm, :mod:`m6rec.online.serving`)
-→ the user and their history (one query, :mod:`m6rec.serving.selectors`) → the engine ranks
-the servable items and the domain rules run (:mod:`m6rec.serving.candidates`) → the
-response's recommendation id, impressions and, when asked, explanations.
+The request path, top-down, each module once: the API key (``m6rec.common.auth``) → the
+tenant's snapshot (:mod:`m6rec.serving.snapshot`: the catalogue in memory, and the model that
+serves this request, the active one or the user's experiment arm) → the user and their
+history (one query, :mod:`m6rec.serving.selectors`) → the engine ranks the servable items and
+the domain rules run (:mod:`m6rec.serving.candidates`) → the response's recommendation id,
+impressions and, when asked, explanations (:mod:`m6rec.online.serving`).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from django.conf import settings
 from domains.records import Candidate, InteractionRecord, UserRecord
 from m6rec.common.errors import is_database_outage
 from m6rec.online import serving as online
+from m6rec.online.assignment import ArmChoice
 from m6rec.serving import selectors
 from m6rec.serving.candidates import (
     Context,
@@ -66,7 +67,7 @@ class Recommendations:
     cache_hit: bool | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     recommendation_id: str = ""
-    experiment: online.ArmChoice | None = None
+    experiment: ArmChoice | None = None
     explanations: dict[str, dict[str, Any]] | None = None
 
 
@@ -76,7 +77,7 @@ def _done(
     result: Recommendations,
     *,
     surface: str,
-    arm: online.ArmChoice | None = None,
+    arm: ArmChoice | None = None,
     user_id: str | None = None,
     count: bool = True,
 ) -> Recommendations:
@@ -155,7 +156,7 @@ def recommend_for_user(
     """
     ctx = context_for(tenant, category)
     limit = int(settings.M6REC_SERVING_HISTORY_LIMIT)
-    model, arm = online.model_for(tenant, snapshot=ctx.snapshot, unit_id=user_id)
+    model, arm = ctx.snapshot.model_for(tenant, user_id)
 
     def done(result: Recommendations, history=None) -> Recommendations:
         if _explaining(ctx, explain):
@@ -276,7 +277,7 @@ def recommend_for_items(
     ``session_id`` (optional) places the session in a running experiment's arm.
     """
     ctx = context_for(tenant, category)
-    model, arm = online.model_for(tenant, snapshot=ctx.snapshot, unit_id=session_id)
+    model, arm = ctx.snapshot.model_for(tenant, session_id)
     known = _unless_outage(
         lambda: selectors.existing_item_ids(
             tenant=tenant, catalogue=ctx.catalogue, item_ids=item_ids

@@ -23,6 +23,7 @@ previous snapshot serves.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import threading
 import time
 from dataclasses import dataclass
@@ -31,11 +32,13 @@ from django.conf import settings
 
 from m6rec.common.caching import ExpiringCache
 from m6rec.common.errors import is_database_outage
-from m6rec.online.assignment import RunningExperiment, running_experiment_load
+from m6rec.online.assignment import ArmChoice, RunningExperiment, arm_for, running_experiment_load
 from m6rec.serving import loading
 from m6rec.serving.catalogue import Catalogue, load_catalogue
-from m6rec.serving.loading import ServingModel
+from m6rec.serving.loading import ServingModel, VersionLoadError
 from m6rec.tenants.generation import generation_get
+
+logger = logging.getLogger(__name__)
 
 __all__ = [
     "TenantSnapshot",
@@ -58,6 +61,32 @@ class TenantSnapshot:
     model: ServingModel | None  # None: no servable model, popularity from the database
     experiment: RunningExperiment | None
     catalogue: Catalogue
+
+    def model_for(
+        self, tenant, unit_id: str | None
+    ) -> tuple[ServingModel | None, ArmChoice | None]:
+        """The model serving ``unit_id`` (a user or session id; None: no experiment) and, while
+        an experiment runs, its arm (:func:`m6rec.online.assignment.arm_for`). A candidate arm
+        whose version cannot be loaded is ended (``online.services.experiment_end_arm``) and
+        the control serves."""
+        experiment = self.experiment if unit_id else None
+        if experiment is None:
+            return self.model, None
+        arm = arm_for(experiment, unit_id)
+        if arm.index > 0:
+            try:
+                model = loading.get_version_model(
+                    tenant,
+                    number=arm.version,
+                    bundle_uri=arm.bundle_uri,
+                    bundle_sha256=arm.bundle_sha256,
+                )
+                return model, ArmChoice(experiment.id, arm.index)
+            except VersionLoadError as exc:
+                _end_arm(tenant, experiment, arm.index, arm.version, exc)
+        if self.model is None or self.model.version != experiment.control.version:
+            return self.model, None  # the control changed under the experiment: not its traffic
+        return self.model, ArmChoice(experiment.id, 0)
 
 
 _snapshots: ExpiringCache[TenantSnapshot] = ExpiringCache(MAX_TENANTS)
@@ -148,3 +177,13 @@ def _outdated(catalogue: Catalogue, generation: int, *, written: bool) -> bool:
     # changed: reload, but a catalogue that is slow to load at most once per RELOAD_SPACING
     # load times (a stream of writes would otherwise keep the process reloading it)
     return catalogue.load_seconds < CHEAP_LOAD_S or age >= RELOAD_SPACING * catalogue.load_seconds
+
+
+def _end_arm(tenant, experiment: RunningExperiment, arm: int, version: int, exc) -> None:
+    from m6rec.online.services import experiment_end_arm  # online.services invalidates us
+
+    logger.error(
+        "Tenant %s experiment %s: arm %s (v%s) cannot be served: %s",
+        tenant.pk, experiment.id, arm, version, exc,
+    )  # fmt: skip
+    experiment_end_arm(experiment_id=experiment.id, arm=arm, reason=str(exc))
