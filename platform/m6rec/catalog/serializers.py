@@ -17,6 +17,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from m6rec.common import validation as v
+from m6rec.common.batch_rows import BatchInputSerializer, BatchRowsField, RowSpec
 from m6rec.common.errors import quoted
 from m6rec.common.schema import TimestampField
 from m6rec.online.attribution import attribute_rows
@@ -126,8 +127,8 @@ def _duplicate_errors(rows, key: str) -> list[dict[str, Any]]:
 
 
 @extend_schema_field(ItemRowSerializer(many=True))
-class ItemRowsField(v.BatchRowsField):
-    spec = v.RowSpec(
+class ItemRowsField(BatchRowsField):
+    spec = RowSpec(
         {
             "item_id": v.clean_id,
             "properties": v.clean_properties,
@@ -145,8 +146,8 @@ class ItemRowsField(v.BatchRowsField):
 
 
 @extend_schema_field(UserRowSerializer(many=True))
-class UserRowsField(v.BatchRowsField):
-    spec = v.RowSpec(
+class UserRowsField(BatchRowsField):
+    spec = RowSpec(
         {"user_id": v.clean_id, "properties": v.clean_properties},
         required=("user_id",),
         defaults={"properties": dict},
@@ -221,8 +222,8 @@ def clean_recommendation_id(value: Any) -> str | None:
 
 
 @extend_schema_field(InteractionRowSerializer(many=True))
-class InteractionRowsField(v.BatchRowsField):
-    spec = v.RowSpec(
+class InteractionRowsField(BatchRowsField):
+    spec = RowSpec(
         {
             "user_id": v.clean_id,
             "item_id": v.clean_id,
@@ -266,21 +267,21 @@ class InteractionRowsField(v.BatchRowsField):
 # --------------------------------------------------------------------------- envelopes
 
 
-class ItemsUpsertInputSerializer(v.BatchInputSerializer):
+class ItemsUpsertInputSerializer(BatchInputSerializer):
     """Upsert 1..10,000 items by ``item_id``; any invalid row rejects the whole batch."""
 
     rows_key = "items"
     items = ItemRowsField()
 
 
-class UsersUpsertInputSerializer(v.BatchInputSerializer):
+class UsersUpsertInputSerializer(BatchInputSerializer):
     """Upsert 1..10,000 end users by ``user_id``; any invalid row rejects the whole batch."""
 
     rows_key = "users"
     users = UserRowsField()
 
 
-class InteractionsIngestInputSerializer(v.BatchInputSerializer):
+class InteractionsIngestInputSerializer(BatchInputSerializer):
     """Ingest 1..10,000 interactions; any invalid row rejects the whole batch."""
 
     rows_key = "interactions"

@@ -1,25 +1,25 @@
-"""Fast per-row validation for batches of up to 10,000 rows.
+"""Fast per-value cleaners for the rows of ingestion batches (and ids in paths).
 
 DRF serializers validate one row in roughly 100 µs; a 10,000-row batch would spend a second
-there. These cleaners do the same checks in plain Python, collect every problem as
-``{"row", "field", "message"}`` and are wrapped in DRF fields (:class:`BatchRowsField`) so the
-views still validate through their Input serializers.
+there. These cleaners do the same checks in plain Python and raise :class:`RowError` with the
+message; :mod:`m6rec.common.batch_rows` runs them over a batch, collects every problem as
+``{"row", "field", "message"}`` and wraps that in DRF fields so the views still validate
+through their Input serializers.
 """
 
 from __future__ import annotations
 
 import math
 import unicodedata
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from django.utils.dateparse import parse_datetime
 from rest_framework import serializers
 
-from m6rec.common.errors import BatchValidationError, quoted
+from m6rec.common.errors import quoted
 
-MAX_BATCH_ROWS = 10_000
 MAX_ID_LENGTH = 255
 MAX_JSON_DEPTH = 16
 MIN_TIMESTAMP = 0.0  # 1970-01-01
@@ -52,7 +52,7 @@ def clean_id(value: Any, *, allow_slash: bool = False, what: str = "id") -> str:
     """An external id: a non-empty string of at most 255 printable characters, no
     leading/trailing whitespace, no "/" (ids appear in URL paths)."""
     if not isinstance(value, str):
-        raise RowError(f"Must be a string, got {_json_type(value)}.")
+        raise RowError(f"Must be a string, got {json_type(value)}.")
     if not value:
         raise RowError(f"The {what} must not be empty.")
     if len(value) > MAX_ID_LENGTH:
@@ -129,7 +129,7 @@ def clean_optional_id(value: Any) -> str | None:
     return clean_id(value, allow_slash=True, what="event_id")
 
 
-def _json_type(value: Any) -> str:
+def json_type(value: Any) -> str:
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -147,7 +147,7 @@ def _json_type(value: Any) -> str:
 
 def clean_number(value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise RowError(f"Must be a number, got {_json_type(value)}.")
+        raise RowError(f"Must be a number, got {json_type(value)}.")
     value = float(value)
     if not math.isfinite(value):
         raise RowError("Must be a finite number (NaN and Infinity are not allowed).")
@@ -156,7 +156,7 @@ def clean_number(value: Any) -> float:
 
 def clean_bool(value: Any) -> bool:
     if not isinstance(value, bool):
-        raise RowError(f"Must be true or false, got {_json_type(value)}.")
+        raise RowError(f"Must be true or false, got {json_type(value)}.")
     return value
 
 
@@ -181,7 +181,7 @@ def clean_timestamp(value: Any) -> datetime:
             raise RowError("The timestamp must lie between 1970 and 2100.")
         return parsed
     raise RowError(
-        f"Must be seconds since the epoch or an ISO 8601 string, got {_json_type(value)}."
+        f"Must be seconds since the epoch or an ISO 8601 string, got {json_type(value)}."
     )
 
 
@@ -218,7 +218,7 @@ def clean_properties(value: Any) -> dict:
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise RowError(f"Must be an object, got {_json_type(value)}.")
+        raise RowError(f"Must be an object, got {json_type(value)}.")
     _check_json(value, "", 1)
     return value
 
@@ -227,7 +227,7 @@ def clean_categories(value: Any) -> list[str]:
     if value is None:
         return []
     if not isinstance(value, list):
-        raise RowError(f"Must be an array of strings, got {_json_type(value)}.")
+        raise RowError(f"Must be an array of strings, got {json_type(value)}.")
     if len(value) > 100:
         raise RowError("At most 100 categories are allowed.")
     out = []
@@ -242,176 +242,7 @@ def clean_categories(value: Any) -> list[str]:
 
 def clean_type(value: Any) -> str:
     if not isinstance(value, str):
-        raise RowError(f"Must be a string, got {_json_type(value)}.")
+        raise RowError(f"Must be a string, got {json_type(value)}.")
     if not 1 <= len(value) <= 64 or not value.isprintable():
         raise RowError("Must be a printable string of 1 to 64 characters.")
     return value
-
-
-class RowSpec:
-    """Field name → cleaner, which fields are required, defaults for the others."""
-
-    def __init__(
-        self,
-        cleaners: Mapping[str, Cleaner],
-        *,
-        required: tuple[str, ...],
-        defaults: Mapping[str, Any] | None = None,
-        fast: Callable[[dict], dict | None] | None = None,
-    ) -> None:
-        """``fast`` (optional) cleans an ordinary row in one go, or returns None to send it
-        through the field-by-field path (which also produces the error messages); it must
-        accept only rows that path accepts, with the same result."""
-        self.fast = fast
-        self.cleaners = dict(cleaners)
-        self.required = required
-        self.defaults = dict(defaults or {})
-        self.allowed = frozenset(self.cleaners)
-
-    def clean(self, rows: list[Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-        """``(cleaned rows, errors)``; a row with errors is ``None`` in the cleaned list."""
-        cleaned: list[dict[str, Any]] = []
-        errors: list[dict[str, Any]] = []
-        cleaners, required, defaults, allowed = (
-            self.cleaners,
-            self.required,
-            self.defaults,
-            self.allowed,
-        )
-        fast = self.fast
-        for index, row in enumerate(rows):
-            if fast is not None and type(row) is dict:
-                out = fast(row)
-                if out is not None:
-                    cleaned.append(out)
-                    continue
-            if not isinstance(row, dict):
-                errors.append(
-                    {
-                        "row": index,
-                        "field": None,
-                        "message": f"Must be an object, got {_json_type(row)}.",
-                    }
-                )
-                cleaned.append(None)
-                continue
-            out: dict[str, Any] = {}
-            ok = True
-            if not row.keys() <= allowed:
-                for name in sorted(map(str, row.keys() - allowed)):
-                    errors.append({"row": index, "field": name[:100], "message": "Unknown field."})
-                ok = False
-            for name in required:
-                if name not in row:
-                    errors.append(
-                        {"row": index, "field": name, "message": "This field is required."}
-                    )
-                    ok = False
-            for name, value in row.items():
-                cleaner = cleaners.get(name)
-                if cleaner is None:
-                    continue
-                try:
-                    out[name] = cleaner(value)
-                except RowError as exc:
-                    errors.append({"row": index, "field": name, "message": str(exc)})
-                    ok = False
-            if ok:
-                for name, default in defaults.items():
-                    if name not in out:
-                        out[name] = default() if callable(default) else default
-                cleaned.append(out)
-            else:
-                cleaned.append(None)
-        return cleaned, errors
-
-
-class BatchRowsField(serializers.Field):
-    """A JSON array of 1..``max_rows`` rows cleaned by a :class:`RowSpec`.
-
-    Raises :class:`BatchValidationError` (every row and field at once). Subclasses may add
-    checks that need the tenant (``self.context["tenant"]``) in :meth:`check_rows`.
-    """
-
-    spec: RowSpec
-    max_rows = MAX_BATCH_ROWS
-
-    def to_internal_value(self, data):
-        if not isinstance(data, list):
-            raise BatchValidationError(
-                [
-                    {
-                        "row": None,
-                        "field": self.field_name,
-                        "message": f"Must be an array, got {_json_type(data)}.",
-                    }
-                ]
-            )
-        if not 1 <= len(data) <= self.max_rows:
-            raise BatchValidationError(
-                [
-                    {
-                        "row": None,
-                        "field": self.field_name,
-                        "message": f"Send between 1 and {self.max_rows} rows; got {len(data)}.",
-                    }
-                ]
-            )
-        rows, errors = self.spec.clean(data)
-        errors += self.check_rows(rows)
-        if errors:
-            errors.sort(key=lambda e: e["row"])
-            raise BatchValidationError(errors, total_rows=len(data))
-        return rows
-
-    def check_rows(self, rows: list[dict[str, Any] | None]) -> list[dict[str, Any]]:
-        """Further checks over all rows; ``None`` marks a row that already failed."""
-        return []
-
-    def to_representation(self, value):
-        return value
-
-
-class BatchInputSerializer(serializers.Serializer):
-    """An envelope ``{"<rows_key>": [...]}``: unknown keys refused, the rows field's
-    :class:`BatchValidationError` passed through untouched."""
-
-    rows_key: str = ""
-
-    def to_internal_value(self, data):
-        if not isinstance(data, dict):
-            raise BatchValidationError(
-                [
-                    {
-                        "row": None,
-                        "field": None,
-                        "message": f"Expected a JSON object, got {_json_type(data)}.",
-                    }
-                ]
-            )
-        problems = [
-            {"row": None, "field": str(k)[:100], "message": "Unknown field."}
-            for k in data
-            if k != self.rows_key
-        ]
-        if self.rows_key not in data:
-            problems.append(
-                {"row": None, "field": self.rows_key, "message": "This field is required."}
-            )
-        if problems:
-            raise BatchValidationError(problems)
-        return {self.rows_key: self.fields[self.rows_key].run_validation(data[self.rows_key])}
-
-    def is_valid(self, *, raise_exception: bool = False) -> bool:
-        # DRF's is_valid would flatten BatchValidationError into a generic ValidationError.
-        assert hasattr(self, "initial_data"), "pass data= to the serializer"
-        try:
-            self._validated_data = self.run_validation(self.initial_data)
-        except BatchValidationError as exc:
-            self._validated_data = {}
-            self._errors = {"errors": exc.errors}
-            if raise_exception:
-                raise
-            return False
-        self._errors = {}
-        return True

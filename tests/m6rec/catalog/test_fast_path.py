@@ -3,7 +3,7 @@
 import random
 
 from m6rec.catalog.serializers import InteractionRowsField, _fast_interaction
-from m6rec.common.validation import RowSpec
+from m6rec.common.batch_rows import RowSpec
 
 SPEC = InteractionRowsField.spec
 SLOW = RowSpec(SPEC.cleaners, required=SPEC.required, defaults=SPEC.defaults)
