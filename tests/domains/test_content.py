@@ -91,6 +91,14 @@ class TestContentDomain(DomainContractTests):
         assert out[0].item_id == "old"  # 0.3 weight cannot overturn a 2x score gap
         assert abs(out[0].score - 0.7) < 1e-3
 
+    def test_unknown_publish_time_counts_as_one_half_life(self):
+        cands = [Candidate("undated", 1.0, {}), Candidate("half", 1.0, published(30))]
+        out = self.domain.apply_rules(user=ADULT, history=[], candidates=cands, now=FIXED_NOW)
+        scores = {c.item_id: c.score for c in out}
+        assert abs(scores["undated"] - 0.85) < 1e-9  # 1 - 0.3 weight x (1 - 0.5)
+        assert abs(scores["undated"] - scores["half"]) < 1e-9  # 30 days: the default half-life
+        assert all(c.reason is None for c in out)
+
     def test_adult_content_allowed_for_adults(self):
         out = self.domain.apply_rules(
             user=ADULT, history=[], candidates=[Candidate("x", 1, {"maturity": "adult"})]
