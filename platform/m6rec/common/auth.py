@@ -29,6 +29,7 @@ from rest_framework.permissions import BasePermission
 from rest_framework.throttling import SimpleRateThrottle
 
 from m6rec.common.errors import is_database_outage
+from m6rec.common.redis_clients import redis_client
 from m6rec.tenants.keys import INVALID_KEY, ApiKeyRejected, api_key_verify
 from m6rec.tenants.models import ApiKey, Scope, Tenant
 
@@ -118,17 +119,6 @@ class HasAdminScope(ScopePermission):
     scope = Scope.ADMIN
 
 
-@lru_cache(maxsize=64)
-def _redis_client(url: str, options: tuple[tuple[str, object], ...]):
-    """One redis-py client (and connection pool) per Redis URL and options, per process.
-
-    redis-py pools are thread-safe and reset themselves in a forked child.
-    """
-    import redis
-
-    return redis.Redis(connection_pool=redis.ConnectionPool.from_url(url, **dict(options)))
-
-
 _POOL_OPTIONS = {
     "socket_timeout",
     "socket_connect_timeout",
@@ -154,10 +144,8 @@ def _throttle_redis(alias: str):
     if isinstance(location, str):
         location = location.split(",")
     url = str(location[0]).strip()  # the first server takes the writes (as in Django)
-    options = tuple(
-        sorted((k, v) for k, v in (conf.get("OPTIONS") or {}).items() if k in _POOL_OPTIONS)
-    )
-    return _redis_client(url, options), cache
+    options = {k: v for k, v in (conf.get("OPTIONS") or {}).items() if k in _POOL_OPTIONS}
+    return redis_client(url, **options), cache
 
 
 # GCRA: KEYS[1] holds the key's theoretical arrival time (TAT) in microseconds on the Redis

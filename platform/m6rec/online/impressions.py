@@ -26,6 +26,8 @@ from datetime import UTC, date, datetime
 from django.conf import settings
 from django.db import close_old_connections, connection, transaction
 
+from m6rec.common.redis_clients import redis_client
+
 logger = logging.getLogger(__name__)
 
 __all__ = ["Key", "buffer", "flush_buffer", "flush_to_database", "pending", "record"]
@@ -47,17 +49,8 @@ def _interval() -> float:
     return float(settings.M6REC_IMPRESSIONS_FLUSH_S)
 
 
-_CLIENTS: dict[str, object] = {}
-
-
 def _redis(url: str):
-    client = _CLIENTS.get(url)
-    if client is None:
-        import redis
-
-        client = redis.Redis.from_url(url, socket_timeout=1.0, socket_connect_timeout=0.5)
-        _CLIENTS[url] = client
-    return client
+    return redis_client(url, socket_timeout=1.0, socket_connect_timeout=0.5)
 
 
 class _Buffer:

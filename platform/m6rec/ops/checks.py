@@ -9,7 +9,7 @@ from collections.abc import Callable
 from django.conf import settings
 from django.db import connections
 
-from .metrics import _redis_client
+from .metrics import redis_for_metrics
 
 # Where the serving app may expose its model cache state: the first module found that defines
 # ``cache_state() -> dict``, or a ``model_cache`` object with ``stats() -> dict``, is reported
@@ -44,7 +44,7 @@ def check_database() -> dict:
 
 def check_redis() -> dict:
     def ping() -> None:
-        if not _redis_client(settings.REDIS_URL).ping():
+        if not redis_for_metrics(settings.REDIS_URL).ping():
             raise ConnectionError("no PONG")
 
     return _timed(ping)

@@ -27,6 +27,8 @@ from prometheus_client import (
 )
 from prometheus_client.core import GaugeMetricFamily
 
+from m6rec.common.redis_clients import redis_client
+
 from .queues import QUEUES
 
 
@@ -138,18 +140,9 @@ def cache_miss() -> None:
     CACHE_MISSES.inc()
 
 
-_CLIENTS: dict[str, object] = {}
-
-
-def _redis_client(url: str):
-    """One client (and connection pool) per URL and process, with short timeouts."""
-    client = _CLIENTS.get(url)
-    if client is None:
-        import redis
-
-        client = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
-        _CLIENTS[url] = client
-    return client
+def redis_for_metrics(url: str):
+    """The client the queue-depth collector and the readiness check use (short timeouts)."""
+    return redis_client(url, socket_timeout=0.5, socket_connect_timeout=0.5)
 
 
 class QueueDepthCollector:
@@ -177,7 +170,7 @@ class QueueDepthCollector:
         if not url.startswith(("redis://", "rediss://", "unix://")):
             return  # memory:// (eager local mode) or another broker: nothing to report
         try:
-            pipe = _redis_client(url).pipeline()
+            pipe = redis_for_metrics(url).pipeline()
             for queue in self._queues:
                 pipe.llen(queue)
             for queue, length in zip(self._queues, pipe.execute(), strict=True):

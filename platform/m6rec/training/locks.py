@@ -19,6 +19,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 
+from m6rec.common.redis_clients import redis_client
+
 
 def lock_timeout() -> int:
     return int(settings.M6REC_TRAINING_LOCK_TIMEOUT)
@@ -41,20 +43,8 @@ def _use_redis() -> bool:
     return "redis" in backend.lower() and bool(settings.REDIS_URL)
 
 
-_clients: dict[str, object] = {}
-_clients_lock = threading.Lock()
-
-
 def _redis():
-    import redis
-
-    url = settings.REDIS_URL
-    with _clients_lock:
-        client = _clients.get(url)
-        if client is None:
-            client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
-            _clients[url] = client
-    return client
+    return redis_client(settings.REDIS_URL, socket_timeout=5, socket_connect_timeout=5)
 
 
 class TenantTrainingLock:
