@@ -31,17 +31,13 @@ class PreparedQuery:
         self.plain = _PLACEHOLDER.sub("%s", sql)
 
     def execute(self, cursor, params: Sequence[Any]) -> None:
-        """Run on ``cursor`` (a Django cursor on PostgreSQL), preparing on first use."""
-        if not settings.M6REC_DB_PREPARED_STATEMENTS:
+        """Run on ``cursor`` (a Django cursor), preparing on first use in the server session
+        (on :mod:`m6rec.common.postgresql`'s connections; plain SQL on any other)."""
+        prepared = getattr(cursor.db, "prepared_statements", None)
+        if prepared is None or not settings.M6REC_DB_PREPARED_STATEMENTS:
             cursor.execute(self.plain, params)
             return
-        wrapper = cursor.db
-        raw = wrapper.connection
-        state = wrapper.__dict__.get("_m6rec_prepared")
-        if state is None or state[0] is not raw:  # a new connection knows no statement
-            state = (raw, set())
-            wrapper.__dict__["_m6rec_prepared"] = state
-        if self.name not in state[1]:
+        if self.name not in prepared:
             cursor.execute(self.prepare)
-            state[1].add(self.name)
+            prepared.add(self.name)
         cursor.execute(self.run, params)

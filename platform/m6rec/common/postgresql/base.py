@@ -9,6 +9,9 @@ that died while idle (database restart, idle timeout, a firewall) is replaced wi
 the request. A restart that falls between two requests less than the window apart fails the
 second one (a 503 with ``Retry-After``, or a recommendation answered from memory); Django then
 drops the connection, and the next request reconnects.
+
+It also keeps the names of the statements prepared in the current server session, for
+:class:`m6rec.common.prepared.PreparedQuery`.
 """
 
 from __future__ import annotations
@@ -22,6 +25,12 @@ from django.db.backends.postgresql import base
 class DatabaseWrapper(base.DatabaseWrapper):
     used_at: float | None = None
     """``time.monotonic()`` of this connection's last cursor."""
+    prepared_statements: set[str]
+    """Names of the statements prepared in this server session (:mod:`m6rec.common.prepared`)."""
+
+    def get_new_connection(self, conn_params):
+        self.prepared_statements = set()  # a new server session knows no statement
+        return super().get_new_connection(conn_params)
 
     def create_cursor(self, name=None):
         self.used_at = time.monotonic()
