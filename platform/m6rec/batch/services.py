@@ -23,13 +23,14 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from m6rec.batch.errors import BatchConflictError, BatchError
 from m6rec.batch.models import BatchJob
+from m6rec.common import outbox
 from m6rec.common.errors import quoted
 from m6rec.common.validation import RowError, clean_id
+from m6rec.ops.queues import tenant_queue
 
 logger = logging.getLogger(__name__)
 
@@ -117,16 +118,11 @@ def _conflict(existing: BatchJob) -> BatchConflictError:
 
 
 # ---------------------------------------------------------------------- dispatch (outbox)
-def _queue_for(tenant_id: int) -> str | None:
-    """The training queue of the tenant's size (``ops.queues``): a large tenant's export
-    never delays a small tenant's work."""
-    try:
-        from m6rec.ops.queues import queue_for
-    except ImportError:
-        return None
-    from m6rec.catalog.models import Interaction
+def _send(job: BatchJob) -> None:
+    from m6rec.batch.tasks import run_batch_job
 
-    return queue_for(Interaction.objects.filter(tenant_id=tenant_id).count())
+    # the queue of the tenant's size: a large tenant's export never delays a small tenant's work
+    run_batch_job.apply_async(args=[job.pk], queue=tenant_queue(tenant_id=job.tenant_id))
 
 
 def batch_job_dispatch(*, job_id: int) -> bool:
@@ -135,59 +131,19 @@ def batch_job_dispatch(*, job_id: int) -> bool:
     Claimed first (a conditional update of ``dispatched_at``) so concurrent senders send it
     once. A broker outage leaves the job ``dispatch_pending`` (never raises for it).
     """
-    from m6rec.batch.tasks import run_batch_job
-
-    job = BatchJob.objects.filter(pk=job_id).only("tenant_id", "status", "dispatched_at").first()
-    if job is None or job.status != Status.QUEUED:
-        return False
-    claimed_at = timezone.now()
-    claim = BatchJob.objects.filter(pk=job_id, status=Status.QUEUED)
-    if job.dispatched_at is None:
-        claim = claim.filter(dispatched_at__isnull=True)
-    else:
-        claim = claim.filter(dispatched_at=job.dispatched_at)
-    if not claim.update(dispatched_at=claimed_at):
-        return False
-    ours = BatchJob.objects.filter(pk=job_id, dispatched_at=claimed_at)
-    try:
-        queue = _queue_for(job.tenant_id)
-        if queue:
-            run_batch_job.apply_async(args=[job_id], queue=queue)
-        else:
-            run_batch_job.delay(job_id)
-    except Exception as exc:  # noqa: BLE001 - broker down: keep it in the outbox
-        ours.filter(status=Status.QUEUED).update(dispatched_at=None, dispatch_pending=True)
-        logger.warning(
-            "batch job %s not sent to the broker (%s: %s); kept to dispatch",
-            job_id,
-            type(exc).__name__,
-            exc,
-        )
-        return False
-    ours.update(dispatch_pending=False)
-    return True
+    return outbox.dispatch(model=BatchJob, pk=job_id, send=_send, what="batch job")
 
 
 def batch_job_dispatch_pending(*, now=None, limit: int = 100) -> list[int]:
     """Send the jobs still marked ``dispatch_pending``, oldest first; stops at the first one
     the broker refuses. Returns the ids sent."""
-    now = now or timezone.now()
-    lease = timedelta(seconds=DISPATCH_LEASE_S)
-    due = (
-        BatchJob.objects.filter(status=Status.QUEUED, dispatch_pending=True)
-        .filter(Q(dispatched_at__isnull=True) | Q(dispatched_at__lt=now - lease))
-        .order_by("created_at", "pk")
-        .values_list("pk", flat=True)[:limit]
+    return outbox.dispatch_pending(
+        model=BatchJob,
+        dispatch_one=lambda job_id: batch_job_dispatch(job_id=job_id),
+        lease=timedelta(seconds=DISPATCH_LEASE_S),
+        now=now,
+        limit=limit,
     )
-    sent: list[int] = []
-    for job_id in list(due):
-        if batch_job_dispatch(job_id=job_id):
-            sent.append(job_id)
-        elif BatchJob.objects.filter(
-            pk=job_id, status=Status.QUEUED, dispatch_pending=True, dispatched_at__isnull=True
-        ).exists():
-            break  # the broker is unreachable: the next call retries
-    return sent
 
 
 # ---------------------------------------------------------------------- recovery

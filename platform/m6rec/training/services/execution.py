@@ -16,12 +16,13 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from m6rec.ops.queues import queue_for
 from m6rec.registry import services as registry_services
 from m6rec.registry import storage
 from m6rec.training.errors import RunCancelled, TrainingError
 from m6rec.training.locks import Heartbeat, TenantTrainingLock
 from m6rec.training.models import TrainingRun
-from m6rec.training.services.runs import _queue_name, train_config_for
+from m6rec.training.services.runs import train_config_for
 
 logger = logging.getLogger(__name__)
 
@@ -249,7 +250,7 @@ def _execute_claimed(
             TrainingRun.objects.filter(pk=run.pk).update(
                 data_counts=dataset.counts, interactions_seen=dataset.interactions_total
             )
-            queue = _queue_name(dataset.interactions_total)
+            queue = queue_for(dataset.interactions_total)
             with contextlib.suppress(Exception):  # earlier, lost attempts' leftovers
                 training_staging_gc()
             staging = storage.bundle_staging_dir(

@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 import dataclasses
-import logging
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.utils import timezone
 
+from m6rec.common import outbox
+from m6rec.ops.queues import tenant_queue
 from m6rec.registry import services as registry_services
 from m6rec.training.errors import TrainingConflictError, TrainingError
 from m6rec.training.models import TrainingRun
-
-logger = logging.getLogger(__name__)
 
 Status = TrainingRun.Status
 Trigger = TrainingRun.Trigger
@@ -103,65 +101,32 @@ def _conflict(existing: TrainingRun) -> TrainingConflictError:
     )
 
 
-def _queue_name(interaction_count: int) -> str | None:
-    try:
-        from m6rec.ops.queues import queue_for
-    except ImportError:
-        return None
-    return queue_for(interaction_count)
-
-
 def dispatch_lease() -> timedelta:
     """How long a sender's claim on a run lasts before another sender may retry it."""
     return timedelta(seconds=float(settings.M6REC_TRAINING_DISPATCH_LEASE))
 
 
+def _send(run: TrainingRun) -> None:
+    from m6rec.training.tasks import train_tenant
+
+    if settings.M6REC_TRAINING_ROUTING:
+        train_tenant.apply_async(args=[run.pk], queue=tenant_queue(tenant_id=run.tenant_id))
+    else:
+        train_tenant.delay(run.pk)
+
+
 def training_run_dispatch(*, run_id: int) -> bool:
-    """Send ``train_tenant(run_id)`` to the broker (the queue picked by ``ops.queues``).
+    """Send ``train_tenant(run_id)`` to the broker (with ``M6REC_TRAINING_ROUTING``, to the
+    tenant's queue: ``ops.queues.tenant_queue``).
 
     Returns whether the message was handed to the broker. The run is claimed first (a
     conditional update of ``dispatched_at``), so concurrent senders (the commit hook, the
     beat task, the sweep) send it once. When the broker cannot be reached (publishing gives up
     after the bounded ``CELERY_TASK_PUBLISH_RETRY_POLICY``), the run keeps, or gets,
     ``dispatch_pending`` and is retried by :func:`training_run_dispatch_pending`; this
-    function never raises for it.
+    function never raises for it. The outbox: :mod:`m6rec.common.outbox`.
     """
-    from m6rec.training.tasks import train_tenant
-
-    run = TrainingRun.objects.filter(pk=run_id).only("tenant_id", "status", "dispatched_at").first()
-    if run is None or run.status != Status.QUEUED:
-        return False
-    claimed_at = timezone.now()
-    claim = TrainingRun.objects.filter(pk=run_id, status=Status.QUEUED)
-    if run.dispatched_at is None:
-        claim = claim.filter(dispatched_at__isnull=True)
-    else:
-        claim = claim.filter(dispatched_at=run.dispatched_at)
-    if not claim.update(dispatched_at=claimed_at):
-        return False  # another sender claimed it just now, or it started or was cancelled
-    ours = TrainingRun.objects.filter(pk=run_id, dispatched_at=claimed_at)
-    try:
-        queue = None
-        if settings.M6REC_TRAINING_ROUTING:
-            from m6rec.catalog.models import Interaction
-
-            queue = _queue_name(Interaction.objects.filter(tenant_id=run.tenant_id).count())
-        if queue:
-            train_tenant.apply_async(args=[run_id], queue=queue)
-        else:
-            train_tenant.delay(run_id)
-    except Exception as exc:  # noqa: BLE001 - broker down: keep the run to dispatch, retry soon
-        ours.filter(status=Status.QUEUED).update(dispatched_at=None, dispatch_pending=True)
-        logger.warning(
-            "training run %s not sent to the broker (%s: %s); kept to dispatch, retried by "
-            "the dispatch_training_runs beat task",
-            run_id,
-            type(exc).__name__,
-            exc,
-        )
-        return False
-    ours.update(dispatch_pending=False)
-    return True
+    return outbox.dispatch(model=TrainingRun, pk=run_id, send=_send, what="training run")
 
 
 def training_run_dispatch_pending(*, now=None, limit: int = 100) -> list[int]:
@@ -171,22 +136,13 @@ def training_run_dispatch_pending(*, now=None, limit: int = 100) -> list[int]:
     is skipped. Stops at the first run that cannot be sent (the broker is down: the next call
     retries). Returns the ids of the runs sent.
     """
-    now = now or timezone.now()
-    due = (
-        TrainingRun.objects.filter(status=Status.QUEUED, dispatch_pending=True)
-        .filter(Q(dispatched_at__isnull=True) | Q(dispatched_at__lt=now - dispatch_lease()))
-        .order_by("created_at", "pk")
-        .values_list("pk", flat=True)[:limit]
+    return outbox.dispatch_pending(
+        model=TrainingRun,
+        dispatch_one=lambda run_id: training_run_dispatch(run_id=run_id),
+        lease=dispatch_lease(),
+        now=now,
+        limit=limit,
     )
-    sent: list[int] = []
-    for run_id in list(due):
-        if training_run_dispatch(run_id=run_id):
-            sent.append(run_id)
-        elif TrainingRun.objects.filter(
-            pk=run_id, status=Status.QUEUED, dispatch_pending=True, dispatched_at__isnull=True
-        ).exists():
-            break  # not sent (broker unreachable): leave the rest for the next call
-    return sent
 
 
 def training_run_cancel(*, run: TrainingRun, actor: Any = None) -> TrainingRun:
