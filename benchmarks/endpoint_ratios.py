@@ -5,6 +5,11 @@ so the machine's drift cancels out of the ratios.
 
     python benchmarks/endpoint_ratios.py --rounds 3 --duration 10
 
+Each round also gives the host's busy CPU per request of each endpoint (every process on the
+machine: gunicorn, PostgreSQL, Redis, wrk; /proc/stat) and the cost ratios (the endpoint's CPU
+per request ÷ the recommendations'): what the throughput ratios would be on cores nobody else
+uses, so they swing less than the throughput when the machine's speed does.
+
 Uses serve_load.py's set-up (platform_setup.py: database ``m6rec_bench``, tenant ``bench-mls``
 with ml-latest-small and a trained model; made once, reused). Prints every round and the medians
 of the per-round ratios; writes JSON (default ``bench-results/endpoint_ratios.json``).
@@ -32,6 +37,7 @@ from platform_setup import (  # noqa: E402
     recommendation_paths,
     serving_tenant,
 )
+from request_cpu import host_busy_s  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -74,6 +80,7 @@ def main(argv: list[str] | None = None) -> int:
         for n in range(1, args.rounds + 1):
             row = {}
             for name, paths in endpoints.items():
+                busy = host_busy_s()
                 got = run_wrk(
                     server.port,
                     paths,
@@ -86,6 +93,9 @@ def main(argv: list[str] | None = None) -> int:
                     "p50_ms": got["latency_ms"]["p50"],
                     "p99_ms": got["latency_ms"]["p99"],
                     "errors": got["error_count"],
+                    "host_cpu_ms_per_request": (host_busy_s() - busy)
+                    * 1000
+                    / max(1, got["requests"]),
                 }
                 time.sleep(1)
             row["recommendations_vs_healthz"] = (
@@ -94,23 +104,37 @@ def main(argv: list[str] | None = None) -> int:
             row["recommendations_vs_popular"] = (
                 row["recommendations"]["requests_per_s"] / row["popular"]["requests_per_s"]
             )
+            cpu = {k: row[k]["host_cpu_ms_per_request"] for k in endpoints}
+            row["cost_healthz_vs_recommendations"] = cpu["healthz"] / cpu["recommendations"]
+            row["cost_popular_vs_recommendations"] = cpu["popular"] / cpu["recommendations"]
             rounds.append(row)
             print(
                 f"round {n}: "
                 + ", ".join(f"{k} {row[k]['requests_per_s']:.0f} req/s" for k in endpoints)
                 + f"; recommendations/healthz {row['recommendations_vs_healthz']:.3f}, "
-                f"recommendations/popular {row['recommendations_vs_popular']:.3f}",
+                f"recommendations/popular {row['recommendations_vs_popular']:.3f}; host CPU per "
+                "request "
+                + ", ".join(f"{k} {cpu[k]:.3f} ms" for k in endpoints)
+                + f" (cost ratios {row['cost_healthz_vs_recommendations']:.3f}, "
+                f"{row['cost_popular_vs_recommendations']:.3f})",
                 flush=True,
             )
     summary = {
         key: statistics.median(r[key] for r in rounds)
-        for key in ("recommendations_vs_healthz", "recommendations_vs_popular")
+        for key in (
+            "recommendations_vs_healthz",
+            "recommendations_vs_popular",
+            "cost_healthz_vs_recommendations",
+            "cost_popular_vs_recommendations",
+        )
     }
     summary["errors"] = sum(r[k]["errors"] for r in rounds for k in endpoints)
     print(
         f"median ratios: recommendations/healthz {summary['recommendations_vs_healthz']:.3f} "
         f"(target ≥ 0.35), recommendations/popular {summary['recommendations_vs_popular']:.3f} "
-        f"(target ≥ 0.75); errors {summary['errors']}"
+        f"(target ≥ 0.75); errors {summary['errors']}; cost ratios (host CPU per request): "
+        f"healthz/recommendations {summary['cost_healthz_vs_recommendations']:.3f}, "
+        f"popular/recommendations {summary['cost_popular_vs_recommendations']:.3f}"
     )
     write_json(
         args.out,

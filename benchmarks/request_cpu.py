@@ -10,6 +10,15 @@ import os
 import time
 
 
+def host_busy_s() -> float:
+    """CPU seconds the whole host has been busy (all cores; user, system, interrupts), from
+    /proc/stat: a load's cost over every process that serves it (gunicorn, PostgreSQL, Redis,
+    the load generator), without the time other virtual machines took (steal)."""
+    with open("/proc/stat") as fh:
+        user, nice, system, _idle, _iowait, irq, softirq = map(int, fh.readline().split()[1:8])
+    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
+
+
 def backend_cpu_s() -> float | None:
     """CPU seconds used so far by this process's PostgreSQL backend (local server only)."""
     from django.db import connection
