@@ -38,3 +38,18 @@ def test_plain_sql_when_switched_off(settings):
 def test_placeholders_must_be_numbered_in_order():
     with pytest.raises(ValueError, match=r"\$1\.\.\$2"):
         PreparedQuery("m6rec_bad", "SELECT $2, $1", ("integer", "integer"))
+
+
+def test_plain_sql_on_another_postgresql_backend(settings):
+    """A connection that is not m6rec.common.postgresql's keeps no statement names: plain SQL."""
+    from django.db.backends.postgresql.base import DatabaseWrapper
+
+    settings.M6REC_DB_PREPARED_STATEMENTS = True
+    plain = DatabaseWrapper({**connection.settings_dict}, alias="plain")
+    try:
+        with CaptureQueriesContext(plain) as sql, plain.cursor() as cursor:
+            QUERY.execute(cursor, [2, 2, "p"])
+            assert cursor.fetchone() == (4, "p")
+        assert [q["sql"].split(" ")[0] for q in sql.captured_queries] == ["SELECT"]
+    finally:
+        plain.close()
