@@ -12,14 +12,18 @@ the request.
 
 Throttling: the generic cell rate algorithm (GCRA) per key in Redis (one Lua script call, one
 round trip, through a shared redis-py connection pool) when the throttle cache is Django's Redis
-cache; DRF's sliding-window history in any other cache (local memory).
+cache; DRF's sliding-window history in any other cache (local memory). A process that serves
+a key fast takes its tokens from Redis a few at a time (:class:`TokenLeases`).
 """
 
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import ClassVar
 
 from django.conf import settings
 from django.core.cache import caches
@@ -151,24 +155,78 @@ def _throttle_redis(alias: str):
 # GCRA: KEYS[1] holds the key's theoretical arrival time (TAT) in microseconds on the Redis
 # clock (whole milliseconds would move it by at least 1 ms per request and cap every limit at
 # 1,000 requests/s; string.format keeps all 16 digits, which Lua's number-to-string would not).
-# With emission interval T = period / limit and burst tolerance period - T, a request at `now`
-# is allowed when TAT - (period - T) <= now; it then moves TAT to max(TAT, now) + T. ARGV:
-# limit, period in ms. Returns {allowed, ms until the next request is allowed}.
+# With emission interval T = period / limit, `cost` requests at `now` are allowed when
+# max(TAT, now) + cost * T - period <= now (for one request: TAT - (period - T) <= now); TAT then
+# moves to max(TAT, now) + cost * T. ARGV: limit, period in ms, tokens wanted (a lease; when
+# they do not fit, one). Returns {tokens granted (0: refused), ms until one would be allowed}.
 _GCRA_LUA = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local period = tonumber(ARGV[2]) * 1000
 local interval = period / tonumber(ARGV[1])
-local tat = math.max(tonumber(redis.call('GET', KEYS[1]) or now), now)
-local earliest = tat - (period - interval)
+local base = math.max(tonumber(redis.call('GET', KEYS[1]) or now), now)
+local cost = tonumber(ARGV[3])
+if base + cost * interval - period > now then
+    cost = 1
+end
+local tat = base + cost * interval
+local earliest = tat - period
 if now < earliest then
     return {0, math.ceil((earliest - now) / 1000)}
 end
-tat = math.ceil(tat + interval)
+tat = math.ceil(tat)
 local ttl = math.max(math.ceil((tat - now) / 1000), 1)
 redis.call('SET', KEYS[1], string.format('%d', tat), 'PX', ttl)
-return {1, 0}
+return {cost, 0}
 """
+
+
+class TokenLeases:
+    """Tokens this process took from keys' Redis budgets ahead of use, spent without a round
+    trip until they run out or ``M6REC_THROTTLE_LEASE_S`` (a window) passes.
+
+    A lease is what the key's requests here since the last lease predict for the next window,
+    at most a window's worth of the key's limit; a key whose limit gives fewer than two tokens
+    per window (the default 20/s, for one) is checked in Redis on every request. Tokens are
+    charged in Redis before they are spent, so a key never gets more than its limit; where a
+    lease does not fit in the key's budget Redis grants one token, so a key near its limit loses
+    at most the unspent tokens of other processes' leases, which expire within a window.
+    """
+
+    MAX_KEYS = 10_000
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        # key → [tokens left, expires, requests since granted, granted at]
+        self._leases: dict[str, list[float]] = {}
+
+    def spend(self, key: str, now: float) -> bool:
+        """Spend a leased token of ``key``; False when none is left (ask Redis)."""
+        with self._lock:
+            lease = self._leases.get(key)
+            if lease is None:
+                return False
+            lease[2] += 1
+            if lease[0] >= 1 and now < lease[1]:
+                lease[0] -= 1
+                return True
+            return False
+
+    def size(self, key: str, most: int, now: float, window: float) -> int:
+        """Tokens to ask for: the key's rate here since its last lease over one window."""
+        with self._lock:
+            lease = self._leases.get(key)
+        if lease is None or now - lease[3] > 2 * window:
+            return 1
+        predicted = lease[2] * window / max(now - lease[3], 1e-3)
+        return max(1, min(most, round(predicted)))
+
+    def grant(self, key: str, tokens: int, now: float, window: float) -> None:
+        """Redis charged ``tokens`` for ``key``: this request spends one, the rest are leased."""
+        with self._lock:
+            if len(self._leases) >= self.MAX_KEYS:
+                self._leases = {k: v for k, v in self._leases.items() if v[1] > now}
+            self._leases[key] = [tokens - 1, now + window, 0, now]
 
 
 @lru_cache(maxsize=64)
@@ -190,12 +248,14 @@ class ApiKeyRateThrottle(SimpleRateThrottle):
     timestamp per key, the "theoretical arrival time"): a key may spend its whole ``N/period``
     at once, then one request every ``period/N``; unlike a fixed window it never lets 2 × N
     through around a window boundary. The request over the limit gets 429 with ``Retry-After`` =
-    the time until the next request is allowed. Elsewhere: DRF's sliding window of timestamps.
+    the time until the next request is allowed. A process serving a key fast takes its tokens a
+    lease at a time (:class:`TokenLeases`). Elsewhere: DRF's sliding window of timestamps.
     Fails open (logs) when the cache is unreachable, so a cache outage degrades throttling
     instead of the API.
     """
 
     scope = "api_key"
+    leases: ClassVar[TokenLeases] = TokenLeases()  # this process's
 
     def __init__(self):  # the rate depends on the key: resolved in allow_request
         self._wait: float | None = None
@@ -236,14 +296,22 @@ class ApiKeyRateThrottle(SimpleRateThrottle):
             return True
 
     def _allow_redis(self, client, cache, key: str) -> bool:
+        window = float(settings.M6REC_THROTTLE_LEASE_S)
+        most = int(self.num_requests * window / self.duration)  # a window's worth of the limit
+        now = time.monotonic()
+        if most >= 2 and self.leases.spend(key, now):
+            return True
         script = _gcra_script(client)
-        allowed, retry_ms = script(
-            keys=[cache.make_and_validate_key(key)],
-            args=[self.num_requests, self.duration * 1000],
-        )
-        if not allowed:
+        redis_key = cache.make_and_validate_key(key)
+        args = [self.num_requests, self.duration * 1000]
+        wanted = self.leases.size(key, most, now, window) if most >= 2 else 1
+        # near the limit the script grants one token, exactly as without leases
+        granted, retry_ms = script(keys=[redis_key], args=[*args, wanted])
+        if not granted:
             self._wait = max(int(retry_ms) / 1000.0, 0.001)
             return False
+        if most >= 2:
+            self.leases.grant(key, int(granted), now, window)
         return True
 
     def wait(self):

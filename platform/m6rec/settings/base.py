@@ -126,6 +126,10 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": None,
 }
 M6REC_THROTTLE_CACHE = env("M6REC_THROTTLE_CACHE", default="default")
+# Seconds a web process may hold tokens it took from a key's Redis budget ahead of use (keys
+# whose limit gives at least two per window; m6rec.common.auth.TokenLeases); 0: one Redis
+# round trip per request.
+M6REC_THROTTLE_LEASE_S = env.float("M6REC_THROTTLE_LEASE_S", default=0.05)
 # Verified API keys are cached per process this many seconds (0 = off): a revocation made in
 # another process takes effect within it (in the revoking process at once).
 M6REC_API_KEY_CACHE_TTL = env.float("M6REC_API_KEY_CACHE_TTL", default=5.0)

@@ -214,6 +214,84 @@ def test_redis_throttle_honours_limits_above_a_thousand_per_second(tenant, redis
     cache.delete(f"throttle:apikey:{key.pk}")
 
 
+class _Process(auth.ApiKeyRateThrottle):
+    """A throttle with its own leases: another web process of the same key."""
+
+    def __init__(self, limit: int, period: int):
+        super().__init__()
+        self.leases = auth.TokenLeases()
+        self.num_requests, self.duration = limit, period
+
+
+def _counting_script_calls(monkeypatch) -> list[int]:
+    """Count the GCRA script's round trips (the real script still runs)."""
+    calls: list[int] = []
+    real = auth._gcra_script
+
+    def counted(client):
+        script = real(client)
+
+        def call(**kwargs):
+            calls.append(kwargs["args"][2])
+            return script(**kwargs)
+
+        return call
+
+    monkeypatch.setattr(auth, "_gcra_script", counted)
+    return calls
+
+
+def test_a_busy_key_takes_its_tokens_a_lease_at_a_time(tenant, redis_url, settings, monkeypatch):
+    """1,000 requests of a 100,000/s key in one process: far fewer round trips than requests,
+    and every request charged in Redis before it was served."""
+    cache = _redis_throttle(settings, redis_url)
+    settings.M6REC_THROTTLE_LEASE_S = 0.05
+    key = f"throttle:apikey:lease-{tenant.pk}"
+    cache.delete(key)
+    calls = _counting_script_calls(monkeypatch)
+    client, redis_cache = auth._throttle_redis("throttle-redis")
+    process = _Process(100_000, 1)
+    assert all(process._allow_redis(client, redis_cache, key) for _ in range(1000))
+    assert len(calls) < 200 and max(calls) > 1
+    assert sum(calls) >= 1000  # charged before spent
+    cache.delete(key)
+
+
+def test_leases_never_let_a_key_past_its_limit(tenant, redis_url, settings, monkeypatch):
+    """Two processes hammer a 200/s key (a burst of 200, then one every 5 ms) with 10 ms
+    leases: together they get no more than GCRA allows, and near the limit they still get
+    almost all of it (where a lease does not fit, Redis grants one token)."""
+    cache = _redis_throttle(settings, redis_url)
+    settings.M6REC_THROTTLE_LEASE_S = 0.01
+    key = f"throttle:apikey:shared-{tenant.pk}"
+    cache.delete(key)
+    calls = _counting_script_calls(monkeypatch)
+    client, redis_cache = auth._throttle_redis("throttle-redis")
+    processes = [_Process(200, 1), _Process(200, 1)]
+    started = time.monotonic()
+    allowed = sum(processes[i % 2]._allow_redis(client, redis_cache, key) for i in range(1200))
+    elapsed = time.monotonic() - started
+    assert allowed <= 200 + 200 * elapsed + 2  # (+ µs rounding)
+    assert len(calls) <= 1200  # one round trip at most per request, refused or not
+    assert allowed >= 190 + 200 * elapsed * 0.5
+    assert max(calls) > 1  # leases were taken
+    cache.delete(key)
+
+
+def test_keys_with_small_limits_are_checked_on_every_request(tenant, redis_url, settings,
+                                                            monkeypatch):  # fmt: skip
+    cache = _redis_throttle(settings, redis_url)
+    settings.M6REC_THROTTLE_LEASE_S = 0.05
+    key = f"throttle:apikey:small-{tenant.pk}"
+    cache.delete(key)
+    calls = _counting_script_calls(monkeypatch)
+    client, redis_cache = auth._throttle_redis("throttle-redis")
+    process = _Process(20, 1)  # the default 1200/min: one token per 50 ms window
+    assert [process._allow_redis(client, redis_cache, key) for _ in range(25)].count(True) == 20
+    assert calls == [1] * 25
+    cache.delete(key)
+
+
 def test_redis_throttle_shares_one_client_per_process(tenant, redis_url, settings):
     _redis_throttle(settings, redis_url)
     first = auth._throttle_redis("throttle-redis")[0]
