@@ -216,9 +216,9 @@ class TokenLeases:
         """Tokens to ask for: the key's rate here since its last lease over one window."""
         with self._lock:
             lease = self._leases.get(key)
-        if lease is None or now - lease[3] > 2 * window:
-            return 1
-        predicted = lease[2] * window / max(now - lease[3], 1e-3)
+            if lease is None or now - lease[3] > 2 * window:
+                return 1
+            predicted = lease[2] * window / max(now - lease[3], 1e-3)
         return max(1, min(most, round(predicted)))
 
     def grant(self, key: str, tokens: int, now: float, window: float) -> None:
