@@ -241,32 +241,35 @@ def _counting_script_calls(monkeypatch) -> list[int]:
     return calls
 
 
-def test_a_busy_key_takes_its_tokens_a_lease_at_a_time(tenant, redis_url, settings, monkeypatch):
-    """1,000 requests of a 100,000/s key in one process: far fewer round trips than requests,
-    and every request charged in Redis before it was served."""
+@pytest.fixture
+def leased(tenant, redis_url, settings, monkeypatch):
+    """The Redis throttle with its round trips counted: (client, cache, key, token counts)."""
     cache = _redis_throttle(settings, redis_url)
-    settings.M6REC_THROTTLE_LEASE_S = 0.05
     key = f"throttle:apikey:lease-{tenant.pk}"
     cache.delete(key)
     calls = _counting_script_calls(monkeypatch)
     client, redis_cache = auth._throttle_redis("throttle-redis")
+    yield client, redis_cache, key, calls
+    cache.delete(key)
+
+
+def test_a_busy_key_takes_its_tokens_a_lease_at_a_time(leased, settings):
+    """1,000 requests of a 100,000/s key in one process: far fewer round trips than requests,
+    and every request charged in Redis before it was served."""
+    client, redis_cache, key, calls = leased
+    settings.M6REC_THROTTLE_LEASE_S = 0.05
     process = _Process(100_000, 1)
     assert all(process._allow_redis(client, redis_cache, key) for _ in range(1000))
     assert len(calls) < 200 and max(calls) > 1
     assert sum(calls) >= 1000  # charged before spent
-    cache.delete(key)
 
 
-def test_leases_never_let_a_key_past_its_limit(tenant, redis_url, settings, monkeypatch):
+def test_leases_never_let_a_key_past_its_limit(leased, settings):
     """Two processes hammer a 200/s key (a burst of 200, then one every 5 ms) with 10 ms
     leases: together they get no more than GCRA allows, and near the limit they still get
     almost all of it (where a lease does not fit, Redis grants one token)."""
-    cache = _redis_throttle(settings, redis_url)
+    client, redis_cache, key, calls = leased
     settings.M6REC_THROTTLE_LEASE_S = 0.01
-    key = f"throttle:apikey:shared-{tenant.pk}"
-    cache.delete(key)
-    calls = _counting_script_calls(monkeypatch)
-    client, redis_cache = auth._throttle_redis("throttle-redis")
     processes = [_Process(200, 1), _Process(200, 1)]
     started = time.monotonic()
     allowed = sum(processes[i % 2]._allow_redis(client, redis_cache, key) for i in range(1200))
@@ -275,21 +278,14 @@ def test_leases_never_let_a_key_past_its_limit(tenant, redis_url, settings, monk
     assert len(calls) <= 1200  # one round trip at most per request, refused or not
     assert allowed >= 190 + 200 * elapsed * 0.5
     assert max(calls) > 1  # leases were taken
-    cache.delete(key)
 
 
-def test_keys_with_small_limits_are_checked_on_every_request(tenant, redis_url, settings,
-                                                            monkeypatch):  # fmt: skip
-    cache = _redis_throttle(settings, redis_url)
+def test_keys_with_small_limits_are_checked_on_every_request(leased, settings):
+    client, redis_cache, key, calls = leased
     settings.M6REC_THROTTLE_LEASE_S = 0.05
-    key = f"throttle:apikey:small-{tenant.pk}"
-    cache.delete(key)
-    calls = _counting_script_calls(monkeypatch)
-    client, redis_cache = auth._throttle_redis("throttle-redis")
     process = _Process(20, 1)  # the default 1200/min: one token per 50 ms window
     assert [process._allow_redis(client, redis_cache, key) for _ in range(25)].count(True) == 20
     assert calls == [1] * 25
-    cache.delete(key)
 
 
 def test_redis_throttle_shares_one_client_per_process(tenant, redis_url, settings):
